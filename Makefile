@@ -1,0 +1,46 @@
+# Grove: `make demo` and `make test` work on a fresh clone (Node 20+ and git).
+SHELL := /bin/bash
+NPM_STAMP := node_modules/.package-lock.json
+GEN_STAMP := gen/descriptors.binpb
+PROTO_SRC := $(shell find proto -name '*.proto') buf.yaml buf.gen.yaml
+BUILD_STAMP := dist/.built
+
+.PHONY: all deps proto build test demo bench clean lint
+
+all: build
+
+# npm ci only when package-lock.json changed since the last install.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+deps: $(NPM_STAMP)
+
+# Generated code is not committed: it is rebuilt from proto/ whenever a .proto changes.
+$(GEN_STAMP): $(PROTO_SRC) $(NPM_STAMP)
+	npx buf lint
+	npx buf generate
+	npx buf build -o $(GEN_STAMP)
+
+proto: $(GEN_STAMP)
+
+$(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench -name '*.ts' 2>/dev/null) tsconfig.json
+	npx tsc -p tsconfig.json
+	@touch $(BUILD_STAMP)
+
+build: $(BUILD_STAMP)
+
+lint: $(GEN_STAMP)
+	npx buf lint
+
+test: build
+	npx vitest run
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist gen .grove

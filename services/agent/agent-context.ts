@@ -1,0 +1,25 @@
+import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
+import type { Logger } from '../common/logging.js';
+import type { RepoService } from './repos/repo-service.js';
+import type { Store } from './store/store.js';
+
+export interface AgentIdentity {
+  /** Stable across restarts: created once and kept in the database. */
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  version: string;
+}
+
+/** The services one agent process is made of, handed to handlers and the link. */
+export interface AgentContext {
+  identity: AgentIdentity;
+  worktreeRoot: string;
+  log: Logger;
+  store: Store;
+  repos: RepoService;
+  /** Everything the agent owns at one revision. */
+  snapshot(): Promise<Snapshot>;
+  /** Aborted when the agent begins shutting down: long streams end on it. */
+  shutdown: AbortSignal;
+}

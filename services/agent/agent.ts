@@ -1,0 +1,111 @@
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { AgentServiceDefinition } from '../../gen/grove/agent/v1/agent_service.js';
+import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
+import { newId } from '../common/ids.js';
+import type { Logger } from '../common/logging.js';
+import { GROVE_VERSION } from '../common/version.js';
+import type { AgentContext, AgentIdentity } from './agent-context.js';
+import { EventLog } from './events/event-log.js';
+import { startLink, type RunningLink } from './link/link-client.js';
+import { RepoService } from './repos/repo-service.js';
+import { createAgentServiceImpl } from './rpc/agent-service.js';
+import { takeSnapshot } from './snapshot.js';
+import { MetaSchema } from './store/entities.js';
+import { initOrm } from './store/orm.js';
+import { Store } from './store/store.js';
+
+export interface AgentOptions {
+  listen: string;
+  dataDir: string;
+  worktreeRoot?: string | undefined;
+  coordinator?: string | undefined;
+  name?: string | undefined;
+  labels?: Record<string, string> | undefined;
+  token?: string | undefined;
+  tls?: TlsFiles | undefined;
+  /** CA file to verify the coordinator's certificate; set to dial it over TLS. */
+  coordinatorCaFile?: string | undefined;
+  /** Events kept in the log before compaction. */
+  eventRetention?: number | undefined;
+  heartbeatMs?: number | undefined;
+  log: Logger;
+}
+
+export interface RunningAgent {
+  address: string;
+  identity: AgentIdentity;
+  context: AgentContext;
+  close(): Promise<void>;
+}
+
+const DEFAULT_EVENT_RETENTION = 10_000;
+
+async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
+  const id = await store.transact(async ({ em }) => {
+    const existing = await em.findOne(MetaSchema, { key: 'agent_id' });
+    if (existing) return existing.value;
+    const created = em.create(MetaSchema, { key: 'agent_id', value: newId('agt') });
+    return created.value;
+  });
+  return { id, name: options.name || hostname(), labels: options.labels ?? {}, version: GROVE_VERSION };
+}
+
+/** Opens the database, reconciles, then serves. Resolves once the port is bound. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const log = options.log.child({ component: 'agent' });
+  const dataDir = resolve(options.dataDir);
+  const worktreeRoot = resolve(options.worktreeRoot ?? join(dataDir, 'worktrees'));
+  mkdirSync(worktreeRoot, { recursive: true });
+  const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));
+  const events = new EventLog(
+    orm,
+    options.log.child({ component: 'events' }),
+    Math.max(1, options.eventRetention ?? DEFAULT_EVENT_RETENTION),
+  );
+  const store = new Store(orm, events);
+  const identity = await loadIdentity(store, options);
+  const shutdown = new AbortController();
+  const context: AgentContext = {
+    identity,
+    worktreeRoot: realpathSync(worktreeRoot),
+    log,
+    store,
+    repos: new RepoService(store, options.log.child({ component: 'repos' }), async () => 0),
+    snapshot: () => takeSnapshot(store),
+    shutdown: shutdown.signal,
+  };
+  const server = await startGrpcServer({
+    listen: options.listen,
+    log,
+    token: options.token,
+    tls: options.tls,
+    serviceNames: [AgentServiceDefinition.fullName],
+    register: (s) => s.add(AgentServiceDefinition, createAgentServiceImpl(context)),
+  });
+  let link: RunningLink | undefined;
+  if (options.coordinator) {
+    link = startLink({
+      coordinator: options.coordinator,
+      token: options.token,
+      caFile: options.coordinatorCaFile,
+      context,
+      heartbeatMs: options.heartbeatMs,
+      log: options.log.child({ component: 'link' }),
+    });
+  }
+  log.info({ address: server.address, agent: identity.id, name: identity.name, dataDir, worktreeRoot }, 'agent serving');
+  return {
+    address: server.address,
+    identity,
+    context,
+    async close() {
+      shutdown.abort();
+      await link?.close();
+      await server.close();
+      await orm.close();
+      log.info('agent stopped');
+    },
+  };
+}

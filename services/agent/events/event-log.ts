@@ -1,0 +1,148 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { Event } from '../../../gen/grove/agent/v1/resources.js';
+import { outOfRange } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+import type { AgentOrm } from '../store/orm.js';
+import { EventSchema, type EventRow } from '../store/entities.js';
+
+/** An event before it has a revision: the caller says what changed, the log numbers it. */
+export type EventDraft = Pick<Event, 'type' | 'resource' | 'payload'> & { deleted?: boolean };
+
+export interface RevisionBounds {
+  /** Oldest revision still retained (newest + 1 when the log is empty). */
+  oldest: number;
+  /** Newest revision written, 0 before the first event. */
+  newest: number;
+}
+
+const READ_BATCH = 500;
+
+/**
+ * The agent's append-only event log (an outbox in the same database as the state).
+ * Events are staged in the caller's transaction by `stage` and become visible when it
+ * commits; `committed` then wakes watchers, which re-read from the database. Watchers never
+ * trust in-memory order, so a commit can never be seen out of revision order or skipped.
+ */
+export class EventLog {
+  private generation = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly orm: AgentOrm,
+    private readonly log: Logger,
+    /** How many of the newest events are kept; older ones are compacted away. */
+    private readonly retention: number,
+  ) {}
+
+  stage(em: EntityManager, draft: EventDraft): EventRow {
+    const time = new Date();
+    const payload = Event.encode({
+      revision: 0,
+      type: draft.type,
+      resource: draft.resource,
+      time,
+      deleted: draft.deleted ?? false,
+      payload: draft.payload,
+    }).finish();
+    const row = em.create(EventSchema, {
+      type: draft.type,
+      resource: draft.resource,
+      time,
+      payload: Buffer.from(payload),
+    });
+    em.persist(row);
+    return row;
+  }
+
+  /** Called after a transaction that staged events commits. */
+  async committed(): Promise<void> {
+    this.generation++;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    await this.compact();
+  }
+
+  async bounds(): Promise<RevisionBounds> {
+    const conn = this.orm.em.getConnection();
+    const [row] = await conn.execute<Array<{ oldest: number | null; newest: number | null }>>(
+      'select min(revision) as oldest, max(revision) as newest from event',
+    );
+    if (row?.newest != null && row.oldest != null) return { oldest: row.oldest, newest: row.newest };
+    // Empty table: the sequence still knows the last revision ever handed out.
+    const [seq] = await conn.execute<Array<{ seq: number }>>(
+      "select seq from sqlite_sequence where name = 'event'",
+    );
+    const newest = seq?.seq ?? 0;
+    return { oldest: newest + 1, newest };
+  }
+
+  /** Events with revision > after, oldest first, at most `limit`. */
+  async readAfter(after: number, limit = READ_BATCH): Promise<Event[]> {
+    const rows = await this.orm.em
+      .fork()
+      .find(EventSchema, { revision: { $gt: after } }, { orderBy: { revision: 'asc' }, limit });
+    return rows.map((row) => ({ ...Event.decode(row.payload), revision: row.revision }));
+  }
+
+  /**
+   * Streams events after `after`: the retained backlog, then live ones, until `signal`
+   * aborts. A revision that was compacted (or is ahead of the log) answers OUT_OF_RANGE,
+   * telling the client to list again and watch from the list's revision.
+   */
+  async *watch(after: number, signal: AbortSignal): AsyncGenerator<Event> {
+    let cursor = after;
+    const { oldest, newest } = await this.bounds();
+    if (after > newest) {
+      throw outOfRange(
+        'REVISION_AHEAD',
+        `revision ${after} is ahead of this agent's newest revision ${newest}; list again`,
+      );
+    }
+    while (!signal.aborted) {
+      const seen = this.generation;
+      const batch = await this.readAfter(cursor);
+      const first = batch[0];
+      if (first && first.revision !== cursor + 1) {
+        throw this.compacted(cursor, first.revision);
+      }
+      if (!first && cursor < oldest - 1) throw this.compacted(cursor, oldest);
+      for (const event of batch) {
+        yield event;
+        cursor = event.revision;
+      }
+      if (batch.length < READ_BATCH) await this.changedSince(seen, signal);
+    }
+  }
+
+  private compacted(after: number, oldest: number) {
+    return outOfRange(
+      'REVISION_COMPACTED',
+      `revision ${after} is compacted; the oldest retained revision is ${oldest}; list again and watch from the list's revision`,
+    );
+  }
+
+  private changedSince(generation: number, signal: AbortSignal): Promise<void> {
+    if (this.generation !== generation || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.push(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private async compact(): Promise<void> {
+    const { newest } = await this.bounds();
+    const cutoff = newest - this.retention;
+    if (cutoff <= 0) return;
+    const result = await this.orm.em
+      .getConnection()
+      .execute('delete from event where revision <= ?', [cutoff], 'run');
+    if ((result as { affectedRows?: number }).affectedRows) {
+      this.log.debug({ cutoff }, 'event log compacted');
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import type { Repo } from '../../../gen/grove/agent/v1/resources.js';
+import type { RepoRow } from '../store/entities.js';
+
+export function toRepoProto(row: RepoRow): Repo {
+  return {
+    id: row.id,
+    name: row.name,
+    path: row.path,
+    defaultBranch: row.defaultBranch,
+    createTime: row.createdAt,
+  };
+}
+
+export const repoResource = (id: string) => `repos/${id}`;

@@ -1,0 +1,108 @@
+import { basename } from 'node:path';
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Repo } from '../../../gen/grove/agent/v1/resources.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { newId } from '../../common/ids.js';
+import type { Logger } from '../../common/logging.js';
+import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
+import { RepoSchema, type RepoRow } from '../store/entities.js';
+import type { Store } from '../store/store.js';
+import { inspectRepo } from './repo-inspector.js';
+import { repoResource, toRepoProto } from './repo-mapper.js';
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Counts what still uses a repo; RemoveRepo refuses while it is non-zero. */
+export type RepoUsage = (em: EntityManager, repoId: string) => Promise<number>;
+
+export class RepoService {
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly usage: RepoUsage,
+  ) {}
+
+  async add(path: string, requestedName: string): Promise<{ repo: Repo; revision: number }> {
+    // All git and filesystem probing happens before the transaction: a bad path writes nothing.
+    const inspected = await inspectRepo(path);
+    const name = requestedName || basename(inspected.path);
+    if (!NAME_PATTERN.test(name)) {
+      throw invalidArgument(
+        'BAD_REPO_NAME',
+        `repo name "${name}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      );
+    }
+    const { value: repo, revision } = await this.store.commit(async ({ em, emit }) => {
+      const clash = await em.findOne(RepoSchema, { $or: [{ name }, { path: inspected.path }] });
+      if (clash) {
+        throw alreadyExists(
+          clash.path === inspected.path ? 'REPO_PATH_EXISTS' : 'REPO_NAME_EXISTS',
+          clash.path === inspected.path
+            ? `repo at ${inspected.path} is already registered as "${clash.name}"`
+            : `a repo named "${name}" is already registered (${clash.path})`,
+        );
+      }
+      const row = em.create(RepoSchema, {
+        id: newId('rep'),
+        name,
+        path: inspected.path,
+        defaultBranch: inspected.defaultBranch,
+        createdAt: new Date(),
+      });
+      const proto = toRepoProto(row);
+      emit({ type: 'repo.added', resource: repoResource(row.id), payload: { $case: 'repo', value: proto } });
+      return proto;
+    });
+    this.log.info({ repo: repo.id, name: repo.name, path: repo.path }, 'repo added');
+    return { repo, revision };
+  }
+
+  async get(idOrName: string): Promise<Repo> {
+    return toRepoProto(await this.find(idOrName));
+  }
+
+  /** Accepts a repo id or its unique name, the way people refer to repos. */
+  async find(idOrName: string): Promise<RepoRow> {
+    if (!idOrName) throw invalidArgument('REPO_REQUIRED', 'a repo id or name is required');
+    const row = await this.store
+      .read()
+      .findOne(RepoSchema, { $or: [{ id: idOrName }, { name: idOrName }] });
+    if (!row) throw notFound('REPO_NOT_FOUND', `no repo "${idOrName}" on this agent`);
+    return row;
+  }
+
+  async list(requestedPageSize: number, pageToken: string) {
+    const size = pageSize(requestedPageSize);
+    const after = decodePageToken(pageToken);
+    return this.store.readConsistent(async (em) => {
+      const rows = await em.find(RepoSchema, after ? { id: { $gt: after } } : {}, {
+        orderBy: { id: 'asc' },
+        limit: size + 1,
+      });
+      const { page, nextPageToken } = takePage(rows, size, (row) => row.id);
+      return { repos: page.map(toRepoProto), nextPageToken };
+    });
+  }
+
+  async remove(idOrName: string): Promise<number> {
+    const row = await this.find(idOrName);
+    const { revision } = await this.store.commit(async ({ em, emit }) => {
+      const users = await this.usage(em, row.id);
+      if (users > 0) {
+        throw failedPrecondition(
+          'REPO_IN_USE',
+          `repo "${row.name}" is used by ${users} session(s); kill or clean them up first`,
+        );
+      }
+      await em.nativeDelete(RepoSchema, { id: row.id });
+      emit({
+        type: 'repo.removed',
+        resource: repoResource(row.id),
+        deleted: true,
+        payload: { $case: 'repo', value: toRepoProto(row) },
+      });
+    });
+    this.log.info({ repo: row.id, name: row.name }, 'repo removed');
+    return revision;
+  }
+}

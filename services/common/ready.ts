@@ -1,0 +1,32 @@
+import { renameSync, writeFileSync } from 'node:fs';
+
+/**
+ * Announces a bound address: one line on stdout, and atomically (write + rename) in
+ * `readyFile` when given, so scripts using port 0 never read a half-written file.
+ */
+export function announceReady(address: string, readyFile: string | undefined): void {
+  if (readyFile) {
+    const temp = `${readyFile}.${process.pid}.tmp`;
+    writeFileSync(temp, `${address}\n`);
+    renameSync(temp, readyFile);
+  }
+  process.stdout.write(`${address}\n`);
+}
+
+/** Runs `close` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
+export function closeOnSignals(close: () => Promise<void>, onError: (err: unknown) => void): void {
+  let closing = false;
+  const handler = () => {
+    if (closing) process.exit(130);
+    closing = true;
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        onError(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The built entry points; `make test` builds before running vitest. */
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(REPO_ROOT, 'dist/clients/cli/main.js');
+export const AGENT_MAIN = join(REPO_ROOT, 'dist/services/agent/main.js');
+export const COORDINATOR_MAIN = join(REPO_ROOT, 'dist/services/coordinator/main.js');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  address: string;
+  /** Everything the process wrote to stderr so far (its pino logs). */
+  stderr(): string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit: a crash. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Polls `check` until it returns a value or the deadline passes. */
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+  intervalMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Starts a built entry point with `--listen 127.0.0.1:0 --ready-file ...` appended and
+ * resolves with its bound address once the ready file appears.
+ */
+export async function startService(
+  main: string,
+  args: string[],
+  readyFile: string,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [main, ...args, '--ready-file', readyFile], {
+    env: { ...process.env, GROVE_LOG_LEVEL: process.env.GROVE_LOG_LEVEL ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code ?? -1));
+  const address = await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`exited with ${exitCode}: ${stderr.slice(-2000)}`);
+      return existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() || undefined : undefined;
+    },
+    `${main} to be ready`,
+  ).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${stderr.slice(-2000)}`);
+  });
+  return {
+    child,
+    address,
+    stderr: () => stderr,
+    exited,
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (exitCode === undefined) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface AgentProcessOptions {
+  dataDir: string;
+  readyFile?: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export function startAgentProcess(options: AgentProcessOptions): Promise<ServiceProcess> {
+  return startService(
+    AGENT_MAIN,
+    ['--listen', '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
+    options.readyFile ?? join(options.dataDir, `ready-${Date.now()}-${Math.random()}`),
+    options.env,
+  );
+}
+
+export function startCoordinatorProcess(options: AgentProcessOptions): Promise<ServiceProcess> {
+  return startService(
+    COORDINATOR_MAIN,
+    ['--listen', '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
+    options.readyFile ?? join(options.dataDir, `ready-${Date.now()}-${Math.random()}`),
+    options.env,
+  );
+}
