@@ -1,6 +1,7 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import type { Logger } from '../common/logging.js';
 import type { RepoService } from './repos/repo-service.js';
+import type { SessionService } from './sessions/session-service.js';
 import type { Store } from './store/store.js';
 
 export interface AgentIdentity {
@@ -18,6 +19,7 @@ export interface AgentContext {
   log: Logger;
   store: Store;
   repos: RepoService;
+  sessions: SessionService;
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

@@ -10,6 +10,7 @@ import type { AgentContext, AgentIdentity } from './agent-context.js';
 import { EventLog } from './events/event-log.js';
 import { startLink, type RunningLink } from './link/link-client.js';
 import { RepoService } from './repos/repo-service.js';
+import { SessionService } from './sessions/session-service.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
 import { takeSnapshot } from './snapshot.js';
 import { MetaSchema } from './store/entities.js';
@@ -30,6 +31,8 @@ export interface AgentOptions {
   /** Events kept in the log before compaction. */
   eventRetention?: number | undefined;
   heartbeatMs?: number | undefined;
+  /** How often due RETRY_REMOVE rows are retried. */
+  retryIntervalMs?: number | undefined;
   log: Logger;
 }
 
@@ -41,6 +44,7 @@ export interface RunningAgent {
 }
 
 const DEFAULT_EVENT_RETENTION = 10_000;
+const DEFAULT_RETRY_INTERVAL_MS = 1000;
 
 async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
   const id = await store.transact(async ({ em }) => {
@@ -67,15 +71,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const store = new Store(orm, events);
   const identity = await loadIdentity(store, options);
   const shutdown = new AbortController();
+  const realRoot = realpathSync(worktreeRoot);
+  const repos = new RepoService(store, options.log.child({ component: 'repos' }), SessionService.repoUsage);
+  const sessions = new SessionService({
+    store,
+    repos,
+    worktreeRoot: realRoot,
+    log: options.log.child({ component: 'sessions' }),
+  });
   const context: AgentContext = {
     identity,
-    worktreeRoot: realpathSync(worktreeRoot),
+    worktreeRoot: realRoot,
     log,
     store,
-    repos: new RepoService(store, options.log.child({ component: 'repos' }), async () => 0),
+    repos,
+    sessions,
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
+  // Recovery is start-up: reality and the database agree before the first call is served.
+  const recovered = await sessions.reconcile();
+  log.info(recovered, 'start-up reconciliation done');
+  const retryTimer = setInterval(() => {
+    sessions.retryRemovals().catch((err: unknown) => log.error({ err }, 'retrying removals failed'));
+  }, options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS);
+  retryTimer.unref();
   const server = await startGrpcServer({
     listen: options.listen,
     log,
@@ -101,6 +121,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     identity,
     context,
     async close() {
+      clearInterval(retryTimer);
       shutdown.abort();
       await link?.close();
       await server.close();

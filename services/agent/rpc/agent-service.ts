@@ -44,6 +44,39 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async getSnapshot() {
       return ctx.snapshot();
     },
+    async createSession(request) {
+      return { session: await ctx.sessions.create(request) };
+    },
+    async getSession(request) {
+      return ctx.sessions.inspect(request.id);
+    },
+    async listSessions(request) {
+      return ctx.sessions.list(request);
+    },
+    async killSession(request) {
+      return ctx.sessions.kill(request.id);
+    },
+    async cleanupSession(request) {
+      return { session: await ctx.sessions.cleanup(request.id) };
+    },
+    async restoreSessions(request) {
+      return ctx.sessions.restore(request.ids, request.all);
+    },
+    async listPreserved(request) {
+      return { preserved: await ctx.sessions.listPreserved(request.sessionId) };
+    },
+    async applyPreserved(request) {
+      return { session: await ctx.sessions.applyPreserved(request.sessionId, request.repoId) };
+    },
+    async dropPreserved(request) {
+      return { session: await ctx.sessions.dropPreserved(request.sessionId, request.repoId) };
+    },
+    async listOrphans() {
+      return { orphans: await ctx.sessions.listOrphans() };
+    },
+    async pruneOrphans() {
+      return { pruned: await ctx.sessions.pruneOrphans() };
+    },
   };
   return withUnimplemented(AgentServiceDefinition, built, agentCapabilityOf);
 }

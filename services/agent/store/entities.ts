@@ -40,4 +40,49 @@ export const EventSchema = defineEntity({
 });
 export type EventRow = InferEntity<typeof EventSchema>;
 
-export const ALL_ENTITIES = [MetaSchema, RepoSchema, EventSchema];
+export type SessionStateName = 'ACTIVE' | 'STOPPED' | 'ARCHIVED' | 'PENDING_BRANCH';
+
+export const SessionSchema = defineEntity({
+  name: 'SessionRow',
+  tableName: 'session',
+  properties: {
+    id: p.string().primary(),
+    title: p.string(),
+    branch: p.string(),
+    base: p.string(),
+    state: p.string().$type<SessionStateName>(),
+    labels: p.json<Record<string, string>>(),
+    requestId: p.string().nullable(),
+    lastError: p.string(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+});
+export type SessionRow = InferEntity<typeof SessionSchema>;
+
+export type WorktreeStateName = 'ACTIVE' | 'REMOVED' | 'UNAVAILABLE' | 'RETRY_REMOVE';
+
+export const WorktreeSchema = defineEntity({
+  name: 'WorktreeRow',
+  tableName: 'session_worktree',
+  properties: {
+    sessionId: p.string().primary(),
+    repoId: p.string().primary(),
+    repoName: p.string(),
+    path: p.string(),
+    branch: p.string(),
+    // Grove made this branch (rather than attaching an existing one): rollback may delete it.
+    createdBranch: p.boolean(),
+    state: p.string().$type<WorktreeStateName>(),
+    preservedRef: p.string(),
+    preservedCommit: p.string(),
+    lastError: p.string(),
+    drift: p.string(),
+    removeAttempts: p.integer(),
+    nextRetryAt: p.datetime().nullable(),
+  },
+  primaryKeys: ['sessionId', 'repoId'],
+});
+export type WorktreeRow = InferEntity<typeof WorktreeSchema>;
+
+export const ALL_ENTITIES = [MetaSchema, RepoSchema, EventSchema, SessionSchema, WorktreeSchema];

@@ -5,10 +5,14 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from '../../common/logging.js';
 import { ALL_ENTITIES } from './entities.js';
 import { Migration0001Initial } from './migrations/0001-initial.js';
+import { Migration0002Sessions } from './migrations/0002-sessions.js';
 
 export type AgentOrm = MikroORM;
 
-const MIGRATIONS = [{ name: '0001-initial', class: Migration0001Initial }];
+const MIGRATIONS = [
+  { name: '0001-initial', class: Migration0001Initial },
+  { name: '0002-sessions', class: Migration0002Sessions },
+];
 
 /**
  * Opens (creating if needed) the agent database in `dataDir` and brings its schema up to

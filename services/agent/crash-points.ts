@@ -1,0 +1,14 @@
+/**
+ * Fault injection for tests: with GROVE_ENABLE_CRASH_POINTS=1 and GROVE_CRASH_AT=<point>,
+ * the agent kills itself with SIGKILL when it reaches that point, so tests can check the
+ * never-lose-work invariant at every step of create, kill, preserve and remove. Both
+ * variables are needed so a stray GROVE_CRASH_AT in a user's shell does nothing.
+ *
+ * Points: create.after_worktree, kill.before_remove, kill.after_remove,
+ * preserve.after_ref, preserve.after_row, remove.after_git.
+ */
+export function crashPoint(point: string): void {
+  if (process.env.GROVE_ENABLE_CRASH_POINTS === '1' && process.env.GROVE_CRASH_AT === point) {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}

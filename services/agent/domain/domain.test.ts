@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { branchNameProblem } from './branch-name.js';
+import { dirtinessReasons, isDirty, parsePorcelainStatus } from './dirtiness.js';
+import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
+import type { WorktreeStateName } from '../store/entities.js';
+
+describe('branchNameProblem agrees with git check-ref-format --branch', () => {
+  const names = [
+    'main', 'feature/x', 'a-b_c.d', 'v1.2', 'user/topic/sub', 'ünïcode',
+    '', '-x', 'a..b', 'a b', 'x.lock', 'a/x.lock/b', 'a:b', 'a~1', 'a^', 'a?', 'a*', 'a[b', 'a\\b',
+    '.hidden', 'a/.b', 'end/', '/start', 'a//b', 'a@{1}', 'end.', 'tab\tname',
+  ];
+  for (const name of names) {
+    it(JSON.stringify(name), () => {
+      let gitAccepts = true;
+      try {
+        execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore' });
+      } catch {
+        gitAccepts = false;
+      }
+      expect(branchNameProblem(name) === undefined).toBe(gitAccepts);
+    });
+  }
+});
+
+it('refuses "@", which git --branch would expand to the current branch', () => {
+  expect(branchNameProblem('@')).toBe("is '@'");
+});
+
+describe('parsePorcelainStatus', () => {
+  it('sorts entries into staged, tracked and untracked', () => {
+    const out = ['M  staged.txt', ' M worktree.txt', 'MM both.txt', '?? new.txt', 'R  new-name.txt', 'old-name.txt', 'A  added.txt', ' D gone.txt', ''].join('\0');
+    const d = parsePorcelainStatus(out);
+    expect(d.staged).toEqual(['staged.txt', 'both.txt', 'new-name.txt', 'added.txt']);
+    expect(d.tracked).toEqual(['worktree.txt', 'both.txt', 'gone.txt']);
+    expect(d.untracked).toEqual(['new.txt']);
+    expect(isDirty(d)).toBe(true);
+    expect(dirtinessReasons(d).map((r) => r.reason)).toEqual(['DIRTY_STAGED', 'DIRTY_TRACKED', 'DIRTY_UNTRACKED']);
+  });
+  it('is clean for empty output', () => {
+    expect(isDirty(parsePorcelainStatus(''))).toBe(false);
+  });
+});
+
+describe('worktree lifecycle', () => {
+  const table: Array<[WorktreeStateName, WorktreeTransition, WorktreeStateName | undefined]> = [
+    ['ACTIVE', 'kill', 'REMOVED'],
+    ['REMOVED', 'kill', undefined],
+    ['UNAVAILABLE', 'kill', undefined],
+    ['RETRY_REMOVE', 'kill', undefined],
+    ['ACTIVE', 'cleanup_clean', 'REMOVED'],
+    ['RETRY_REMOVE', 'cleanup_clean', 'REMOVED'],
+    ['REMOVED', 'cleanup_clean', undefined],
+    ['ACTIVE', 'cleanup_preserved', 'UNAVAILABLE'],
+    ['RETRY_REMOVE', 'cleanup_preserved', 'UNAVAILABLE'],
+    ['UNAVAILABLE', 'cleanup_preserved', undefined],
+    ['ACTIVE', 'removal_failed', 'RETRY_REMOVE'],
+    ['RETRY_REMOVE', 'removal_failed', 'RETRY_REMOVE'],
+    ['REMOVED', 'removal_failed', undefined],
+    ['REMOVED', 'restore', 'ACTIVE'],
+    ['UNAVAILABLE', 'restore', 'ACTIVE'],
+    ['ACTIVE', 'restore', undefined],
+    ['RETRY_REMOVE', 'restore', undefined],
+  ];
+  it.each(table)('%s --%s--> %s', (from, transition, to) => {
+    expect(nextWorktreeState(from, transition)).toBe(to);
+  });
+
+  it('derives the session state from its rows', () => {
+    expect(sessionStateFor('ACTIVE', ['ACTIVE', 'REMOVED'])).toBe('ACTIVE');
+    expect(sessionStateFor('ACTIVE', ['REMOVED', 'UNAVAILABLE'])).toBe('STOPPED');
+    expect(sessionStateFor('ACTIVE', ['RETRY_REMOVE'])).toBe('STOPPED');
+    expect(sessionStateFor('STOPPED', ['ACTIVE'])).toBe('ACTIVE');
+    expect(sessionStateFor('ARCHIVED', ['ACTIVE'])).toBe('ARCHIVED');
+    expect(sessionStateFor('PENDING_BRANCH', [])).toBe('PENDING_BRANCH');
+  });
+});

@@ -1,0 +1,178 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePorcelainStatus, type Dirtiness } from '../domain/dirtiness.js';
+import { git } from './git.js';
+
+export interface WorktreeEntry {
+  path: string;
+  head: string;
+  /** Short branch name, or '' when detached. */
+  branch: string;
+  bare: boolean;
+  /** Why git considers the entry prunable (its directory is gone), or ''. */
+  prunable: string;
+}
+
+/** Parses `git worktree list --porcelain -z`. */
+export async function listWorktrees(repoPath: string): Promise<WorktreeEntry[]> {
+  const { stdout } = await git(['worktree', 'list', '--porcelain', '-z'], { cwd: repoPath });
+  const entries: WorktreeEntry[] = [];
+  let current: WorktreeEntry | undefined;
+  for (const field of stdout.split('\0')) {
+    if (field === '') {
+      if (current) entries.push(current);
+      current = undefined;
+      continue;
+    }
+    const space = field.indexOf(' ');
+    const key = space < 0 ? field : field.slice(0, space);
+    const value = space < 0 ? '' : field.slice(space + 1);
+    if (key === 'worktree') current = { path: value, head: '', branch: '', bare: false, prunable: '' };
+    else if (!current) continue;
+    else if (key === 'HEAD') current.head = value;
+    else if (key === 'branch') current.branch = value.replace(/^refs\/heads\//, '');
+    else if (key === 'bare') current.bare = true;
+    else if (key === 'prunable') current.prunable = value || 'directory is gone';
+  }
+  if (current) entries.push(current);
+  return entries;
+}
+
+export async function resolveCommit(repoPath: string, rev: string): Promise<string | undefined> {
+  const result = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`], {
+    cwd: repoPath,
+    allowFailure: true,
+  });
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+export const branchCommit = (repoPath: string, branch: string) => resolveCommit(repoPath, `refs/heads/${branch}`);
+
+/** Adds a worktree at `path`: on a new branch from `startPoint`, or on existing `branch`. */
+export async function addWorktree(repoPath: string, path: string, branch: string, startPoint?: string): Promise<void> {
+  const args = startPoint
+    ? ['worktree', 'add', '--quiet', '-b', branch, '--', path, startPoint]
+    : ['worktree', 'add', '--quiet', '--', path, branch];
+  await git(args, { cwd: repoPath });
+}
+
+/** `git worktree remove`; with `force`, even when dirty or locked (callers preserve first). */
+export async function removeWorktree(repoPath: string, path: string, force: boolean): Promise<void> {
+  const args = force ? ['worktree', 'remove', '--force', '--force', '--', path] : ['worktree', 'remove', '--', path];
+  await git(args, { cwd: repoPath });
+}
+
+export async function pruneWorktrees(repoPath: string): Promise<void> {
+  await git(['worktree', 'prune'], { cwd: repoPath });
+}
+
+export async function repairWorktree(repoPath: string, path: string): Promise<void> {
+  await git(['worktree', 'repair', '--', path], { cwd: repoPath });
+}
+
+export async function worktreeStatus(path: string): Promise<Dirtiness> {
+  const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], {
+    cwd: path,
+  });
+  return parsePorcelainStatus(stdout);
+}
+
+/** The branch checked out at `path`, '' when HEAD is detached. */
+export async function checkedOutBranch(path: string): Promise<string> {
+  const result = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: path, allowFailure: true });
+  return result.code === 0 ? result.stdout.trim() : '';
+}
+
+/** Deletes a branch only if it still points at `expected` (we made it and nobody moved it). */
+export async function deleteBranchIfAt(repoPath: string, branch: string, expected: string): Promise<void> {
+  await git(['update-ref', '-d', `refs/heads/${branch}`, expected], { cwd: repoPath, allowFailure: true });
+}
+
+export async function listRefs(repoPath: string, prefix: string): Promise<Array<{ ref: string; commit: string }>> {
+  const { stdout } = await git(['for-each-ref', '--format=%(refname)%00%(objectname)', '--', prefix], { cwd: repoPath });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [ref, commit] = line.split('\0');
+      return { ref: ref!, commit: commit! };
+    });
+}
+
+export async function deleteRef(repoPath: string, ref: string): Promise<void> {
+  await git(['update-ref', '-d', '--', ref], { cwd: repoPath });
+}
+
+// Preservation commits are made by Grove, whatever the user's identity config says.
+const GROVE_IDENTITY = {
+  GIT_AUTHOR_NAME: 'Grove',
+  GIT_AUTHOR_EMAIL: 'grove@localhost',
+  GIT_COMMITTER_NAME: 'Grove',
+  GIT_COMMITTER_EMAIL: 'grove@localhost',
+};
+
+async function withTempIndex<T>(work: (indexFile: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'grove-index-'));
+  try {
+    return await work(join(dir, 'index'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Records the whole state of a worktree in a commit without touching its index or files,
+ * like `git stash` but including untracked (non-ignored) files: the commit's tree is the
+ * working tree, its first parent HEAD, its second parent a commit of the index. Points `ref`
+ * at it and returns the commit.
+ */
+export async function preserveWorktree(worktreePath: string, ref: string, message: string): Promise<string> {
+  const env = (indexFile: string) => ({ ...GROVE_IDENTITY, GIT_INDEX_FILE: indexFile });
+  const head = (await resolveCommit(worktreePath, 'HEAD'))!;
+  const realIndex = (
+    await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: worktreePath })
+  ).stdout.trim();
+  return withTempIndex(async (indexFile) => {
+    await copyFile(realIndex, indexFile);
+    const indexTree = (await git(['write-tree'], { cwd: worktreePath, env: env(indexFile) })).stdout.trim();
+    const indexCommit = (
+      await git(['commit-tree', indexTree, '-p', head, '-m', `grove: index of ${message}`], {
+        cwd: worktreePath,
+        env: env(indexFile),
+      })
+    ).stdout.trim();
+    await git(['add', '--all', '--', '.'], { cwd: worktreePath, env: env(indexFile) });
+    const workTree = (await git(['write-tree'], { cwd: worktreePath, env: env(indexFile) })).stdout.trim();
+    const commit = (
+      await git(['commit-tree', workTree, '-p', head, '-p', indexCommit, '-m', `grove: ${message}`], {
+        cwd: worktreePath,
+        env: env(indexFile),
+      })
+    ).stdout.trim();
+    await git(['update-ref', '-m', `grove: ${message}`, '--', ref, commit], { cwd: worktreePath });
+    return commit;
+  });
+}
+
+/**
+ * Puts a preserved state back into a clean worktree whose HEAD is the commit it was
+ * preserved on: the working tree (tracked and untracked files, deletions too) from the
+ * preserved commit, the index from its second parent.
+ */
+export async function applyPreservedState(worktreePath: string, commit: string): Promise<void> {
+  const indexCommit = `${commit}^2`;
+  const deleted = (
+    await git(['diff', '--name-only', '-z', '--no-renames', '--diff-filter=D', 'HEAD', commit], { cwd: worktreePath })
+  ).stdout
+    .split('\0')
+    .filter(Boolean);
+  await withTempIndex(async (indexFile) => {
+    const env = { GIT_INDEX_FILE: indexFile };
+    await git(['read-tree', commit], { cwd: worktreePath, env });
+    await git(['checkout-index', '--all', '--force'], { cwd: worktreePath, env });
+  });
+  for (const path of deleted) await rm(join(worktreePath, path), { force: true });
+  await git(['read-tree', indexCommit], { cwd: worktreePath });
+  await git(['update-index', '-q', '--refresh'], { cwd: worktreePath, allowFailure: true });
+}

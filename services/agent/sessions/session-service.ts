@@ -1,0 +1,758 @@
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type {
+  CreateSessionRequest,
+  KillSessionResponse,
+  MovedPath,
+  RepoRefusal,
+} from '../../../gen/grove/agent/v1/agent_service.js';
+import { Orphan_Kind, type Orphan, type PreservedRef, type Session } from '../../../gen/grove/agent/v1/resources.js';
+import {
+  failedPrecondition,
+  GroveError,
+  invalidArgument,
+  notFound,
+} from '../../common/errors.js';
+import { isWellFormedId, newId } from '../../common/ids.js';
+import { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/logging.js';
+import { decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
+import { crashPoint } from '../crash-points.js';
+import { branchNameProblem } from '../domain/branch-name.js';
+import { dirtinessReasons, isDirty } from '../domain/dirtiness.js';
+import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from '../domain/worktree-lifecycle.js';
+import { GitError } from '../git/git.js';
+import {
+  addWorktree,
+  applyPreservedState,
+  branchCommit,
+  checkedOutBranch,
+  deleteBranchIfAt,
+  deleteRef,
+  listRefs,
+  listWorktrees,
+  preserveWorktree,
+  pruneWorktrees,
+  removeWorktree,
+  repairWorktree,
+  resolveCommit,
+  worktreeStatus,
+} from '../git/worktrees.js';
+import { processesInside } from '../procs/proc-scan.js';
+import type { RepoService } from '../repos/repo-service.js';
+import { SessionSchema, WorktreeSchema, type RepoRow, type SessionRow, type WorktreeRow } from '../store/entities.js';
+import type { Store, Tx } from '../store/store.js';
+import { sessionResource, sessionStateFromProto, toSessionProto } from './session-mapper.js';
+
+const MAX_REPOS_PER_SESSION = 32;
+const MAX_TITLE = 500;
+const MAX_BACKOFF_MS = 5 * 60_000;
+export const PRESERVED_PREFIX = 'refs/grove/preserved';
+
+/** Tells whether a session has a task running; tasks own that truth. */
+export type WorkingProbe = (em: EntityManager, sessionId: string) => Promise<boolean>;
+
+export interface SessionServiceOptions {
+  store: Store;
+  repos: RepoService;
+  worktreeRoot: string;
+  log: Logger;
+  isWorking?: WorkingProbe;
+}
+
+interface PlannedWorktree {
+  repo: RepoRow;
+  path: string;
+  /** Set when the branch is new: the commit it starts from. */
+  startCommit?: string;
+}
+
+export const preservedRefFor = (sessionId: string, repoName: string) => `${PRESERVED_PREFIX}/${sessionId}/${repoName}`;
+
+function gitFailure(reason: string, what: string, err: unknown): GroveError {
+  if (err instanceof GroveError) return err;
+  const detail = err instanceof GitError ? err.stderr.trim() : String((err as Error)?.message ?? err);
+  return failedPrecondition(reason, `${what}: ${detail}`);
+}
+
+/**
+ * Sessions and their worktrees. Every operation fans out over the session's rows; git and
+ * filesystem work happens outside transactions, and each row's new state is committed (with
+ * its event) right after the step that made it true, so a crash leaves rows that tell the
+ * truth or that start-up reconciliation can put right without losing work.
+ */
+export class SessionService {
+  private readonly locks = new KeyedMutex();
+  private readonly store: Store;
+  private readonly repos: RepoService;
+  private readonly root: string;
+  private readonly log: Logger;
+  private readonly isWorking: WorkingProbe;
+
+  constructor(options: SessionServiceOptions) {
+    this.store = options.store;
+    this.repos = options.repos;
+    this.root = options.worktreeRoot;
+    this.log = options.log;
+    this.isWorking = options.isWorking ?? (async () => false);
+  }
+
+  // ---- create ---------------------------------------------------------------------------
+
+  async create(request: CreateSessionRequest): Promise<Session> {
+    const branch = request.branch;
+    const problem = branchNameProblem(branch);
+    if (problem) throw invalidArgument('BAD_BRANCH_NAME', `branch name "${branch}" ${problem}`);
+    if (request.repoIds.length === 0) throw invalidArgument('REPOS_REQUIRED', 'a session needs at least one repo');
+    if (request.repoIds.length > MAX_REPOS_PER_SESSION) {
+      throw invalidArgument('TOO_MANY_REPOS', `a session spans at most ${MAX_REPOS_PER_SESSION} repos`);
+    }
+    if (request.title.length > MAX_TITLE) throw invalidArgument('TITLE_TOO_LONG', `title is over ${MAX_TITLE} characters`);
+    if (request.base && (request.base.startsWith('-') || request.base.length > 256 || /[\s\0]/.test(request.base))) {
+      throw invalidArgument('BAD_BASE', `base "${request.base}" is not a usable revision`);
+    }
+    for (const key of Object.keys(request.labels)) parseLabels(`${key}=x`);
+    if (request.requestId) {
+      const existing = await this.store.read().findOne(SessionSchema, { requestId: request.requestId });
+      if (existing) return this.get(existing.id);
+    }
+    const repos: RepoRow[] = [];
+    for (const idOrName of request.repoIds) {
+      const repo = await this.repos.find(idOrName);
+      if (repos.some((r) => r.id === repo.id)) {
+        throw invalidArgument('DUPLICATE_REPO', `repo "${repo.name}" is named twice`);
+      }
+      repos.push(repo);
+    }
+    const id = newId('ses');
+    return this.locks.run(repos.map((r) => `repo:${r.id}`), async () => {
+      const plan = await this.planWorktrees(id, branch, request.base, repos);
+      const made: PlannedWorktree[] = [];
+      try {
+        for (const item of plan) {
+          await addWorktree(item.repo.path, item.path, branch, item.startCommit);
+          made.push(item);
+          crashPoint('create.after_worktree');
+        }
+      } catch (err) {
+        await this.rollbackCreate(id, branch, made);
+        throw gitFailure('WORKTREE_ADD_FAILED', 'could not create the worktree', err);
+      }
+      const now = new Date();
+      await this.store.transact(async (tx) => {
+        // Written in two flushes: the worktree rows reference the session row.
+        tx.em.create(SessionSchema, {
+          id,
+          title: request.title,
+          branch,
+          base: request.base,
+          state: 'ACTIVE',
+          labels: request.labels,
+          requestId: request.requestId || null,
+          lastError: '',
+          createdAt: now,
+          updatedAt: now,
+        });
+        await tx.em.flush();
+        for (const item of plan) {
+          tx.em.create(WorktreeSchema, {
+            sessionId: id,
+            repoId: item.repo.id,
+            repoName: item.repo.name,
+            path: item.path,
+            branch,
+            createdBranch: item.startCommit !== undefined,
+            state: 'ACTIVE',
+            preservedRef: '',
+            preservedCommit: '',
+            lastError: '',
+            drift: '',
+            removeAttempts: 0,
+            nextRetryAt: null,
+          });
+        }
+        await tx.em.flush();
+        await this.emitSession(tx, id, 'session.created');
+      }).catch(async (err: unknown) => {
+        await this.rollbackCreate(id, branch, plan);
+        throw err;
+      });
+      this.log.info({ session: id, branch, repos: repos.map((r) => r.name) }, 'session created');
+      return this.get(id);
+    });
+  }
+
+  /** Checks every repo before anything is made, so most failures change nothing at all. */
+  private async planWorktrees(id: string, branch: string, base: string, repos: RepoRow[]): Promise<PlannedWorktree[]> {
+    const plan: PlannedWorktree[] = [];
+    for (const repo of repos) {
+      const path = join(this.root, id, repo.name);
+      if (await branchCommit(repo.path, branch)) {
+        const holder = (await listWorktrees(repo.path)).find((w) => w.branch === branch);
+        if (holder) {
+          throw failedPrecondition(
+            'BRANCH_CHECKED_OUT',
+            `branch "${branch}" of repo "${repo.name}" is already checked out at ${holder.path}`,
+          );
+        }
+        plan.push({ repo, path });
+      } else {
+        const from = base || repo.defaultBranch;
+        const startCommit = await resolveCommit(repo.path, from);
+        if (!startCommit) {
+          throw invalidArgument('BASE_NOT_FOUND', `base "${from}" does not name a commit in repo "${repo.name}"`);
+        }
+        plan.push({ repo, path, startCommit });
+      }
+    }
+    return plan;
+  }
+
+  // The worktrees were made moments ago by us: nothing in them is the user's.
+  private async rollbackCreate(id: string, branch: string, made: PlannedWorktree[]): Promise<void> {
+    for (const item of made.reverse()) {
+      try {
+        await removeWorktree(item.repo.path, item.path, true);
+        if (item.startCommit) await deleteBranchIfAt(item.repo.path, branch, item.startCommit);
+      } catch (err) {
+        this.log.error({ err, session: id, repo: item.repo.name }, 'rollback of a new worktree failed');
+      }
+    }
+    await rmdir(join(this.root, id)).catch(() => undefined);
+  }
+
+  // ---- read -----------------------------------------------------------------------------
+
+  /** A session with its rows checked against the disk first (drift), for GetSession. */
+  async inspect(id: string): Promise<Session> {
+    this.checkId(id);
+    await this.load(id);
+    await this.probeDrift(id);
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<Session> {
+    this.checkId(id);
+    const em = this.store.read();
+    const session = await em.findOne(SessionSchema, { id });
+    if (!session) throw notFound('SESSION_NOT_FOUND', `no session "${id}" on this agent`);
+    const rows = await em.find(WorktreeSchema, { sessionId: id }, { orderBy: { repoName: 'asc' } });
+    return toSessionProto(session, rows, await this.isWorking(em, id));
+  }
+
+  async list(request: { pageSize: number; pageToken: string; state: number; repoId: string; labelSelector: string }) {
+    const size = pageSize(request.pageSize);
+    const after = decodePageToken(request.pageToken);
+    const selector = parseLabels(request.labelSelector);
+    const state = request.state ? sessionStateFromProto(request.state) : undefined;
+    const repoId = request.repoId ? (await this.repos.find(request.repoId)).id : undefined;
+    return this.store.readConsistent(async (em) => {
+      const sessions: Session[] = [];
+      let cursor = after;
+      // Label filtering happens in memory: scan in id order until the page is full.
+      const repoSessions = repoId ? await this.sessionIdsOfRepo(em, repoId) : undefined;
+      for (;;) {
+        const idFilter: { $gt?: string; $in?: string[] } = {};
+        if (cursor) idFilter.$gt = cursor;
+        if (repoSessions) idFilter.$in = repoSessions;
+        const rows = await em.find(
+          SessionSchema,
+          { ...(Object.keys(idFilter).length ? { id: idFilter } : {}), ...(state ? { state } : {}) },
+          { orderBy: { id: 'asc' }, limit: size + 1 },
+        );
+        for (const row of rows) {
+          if (!matchesLabels(row.labels, selector)) continue;
+          const worktrees = await em.find(WorktreeSchema, { sessionId: row.id }, { orderBy: { repoName: 'asc' } });
+          sessions.push(toSessionProto(row, worktrees, await this.isWorking(em, row.id)));
+          if (sessions.length > size) break;
+        }
+        if (sessions.length > size || rows.length <= size) break;
+        cursor = rows[rows.length - 1]!.id;
+      }
+      const { page, nextPageToken } = takePage(sessions, size, (s) => s.id);
+      return { sessions: page, nextPageToken };
+    });
+  }
+
+  private async sessionIdsOfRepo(em: EntityManager, repoId: string): Promise<string[]> {
+    const rows = await em.find(WorktreeSchema, { repoId }, { fields: ['sessionId'] });
+    return rows.map((r) => r.sessionId);
+  }
+
+  /** How many sessions hold a live worktree of the repo: RemoveRepo refuses while any do. */
+  static async repoUsage(em: EntityManager, repoId: string): Promise<number> {
+    return em.count(WorktreeSchema, { repoId, state: { $in: ['ACTIVE', 'RETRY_REMOVE'] } });
+  }
+
+  // ---- kill -----------------------------------------------------------------------------
+
+  /**
+   * Removes the session's clean worktrees, or nothing: every row is checked (dirtiness and
+   * processes inside) before any is removed, so a refusal never leaves a partial teardown.
+   */
+  async kill(id: string): Promise<KillSessionResponse> {
+    this.checkId(id);
+    return this.locks.run(`session:${id}`, async () => {
+      const { rows } = await this.load(id);
+      const targets: Array<{ row: WorktreeRow; repo: RepoRow }> = [];
+      const refusals: RepoRefusal[] = [];
+      for (const row of rows.filter((r) => r.state === 'ACTIVE')) {
+        const repo = await this.repoOf(row);
+        if (!repo) continue;
+        targets.push({ row, repo });
+        if (!existsSync(row.path)) continue;
+        refusals.push(...(await this.refusalsFor(row, true)));
+      }
+      if (refusals.length > 0) {
+        this.log.info({ session: id, refusals: refusals.map((r) => `${r.repoName}:${r.reason}`) }, 'kill refused');
+        return { freed: false, refusals, session: await this.get(id) };
+      }
+      for (const { row, repo } of targets) {
+        crashPoint('kill.before_remove');
+        try {
+          if (existsSync(row.path)) await removeWorktree(repo.path, row.path, false);
+          else await pruneWorktrees(repo.path);
+        } catch (err) {
+          // Something changed between the check and the removal: report it as a refusal.
+          refusals.push({
+            repoId: row.repoId,
+            repoName: row.repoName,
+            reason: 'REMOVE_REFUSED',
+            message: gitFailure('REMOVE_REFUSED', 'git refused to remove the worktree', err).message,
+          });
+          break;
+        }
+        crashPoint('kill.after_remove');
+        await this.transition(row, 'kill', { lastError: '' });
+      }
+      await rmdir(join(this.root, id)).catch(() => undefined);
+      const session = await this.get(id);
+      if (refusals.length === 0) this.log.info({ session: id }, 'session killed');
+      return { freed: refusals.length === 0, refusals, session };
+    });
+  }
+
+  /** Why a row cannot be torn down as it is: processes inside, and (for kill) dirtiness. */
+  private async refusalsFor(row: WorktreeRow, checkDirty: boolean): Promise<RepoRefusal[]> {
+    const refusals: RepoRefusal[] = [];
+    const procs = await processesInside(row.path);
+    if (procs.length > 0) {
+      refusals.push({
+        repoId: row.repoId,
+        repoName: row.repoName,
+        reason: 'PROCESS_INSIDE',
+        message: `live process ${procs.map((p) => `pid ${p.pid}`).join(', ')} has its working directory in ${row.path}`,
+      });
+    }
+    if (checkDirty) {
+      for (const { reason, message } of dirtinessReasons(await worktreeStatus(row.path))) {
+        refusals.push({ repoId: row.repoId, repoName: row.repoName, reason, message });
+      }
+    }
+    return refusals;
+  }
+
+  // ---- cleanup --------------------------------------------------------------------------
+
+  /**
+   * Tears the session down whatever its state: dirty rows are first preserved to a ref that
+   * is recorded on the row, and only then force-removed. Refuses only while a live process
+   * works inside a worktree.
+   */
+  async cleanup(id: string): Promise<Session> {
+    this.checkId(id);
+    return this.locks.run(`session:${id}`, async () => {
+      const { rows } = await this.load(id);
+      const targets = rows.filter((r) => r.state === 'ACTIVE' || r.state === 'RETRY_REMOVE');
+      const refusals: RepoRefusal[] = [];
+      for (const row of targets) {
+        if (existsSync(row.path)) refusals.push(...(await this.refusalsFor(row, false)));
+      }
+      if (refusals.length > 0) {
+        throw failedPrecondition('PROCESS_INSIDE', refusals.map((r) => `${r.repoName}: ${r.message}`).join('; '));
+      }
+      for (const row of targets) {
+        const repo = await this.repoOf(row);
+        if (repo) await this.preserveAndRemove(row, repo);
+      }
+      await rmdir(join(this.root, id)).catch(() => undefined);
+      this.log.info({ session: id }, 'session cleaned up');
+      return this.get(id);
+    });
+  }
+
+  private async preserveAndRemove(row: WorktreeRow, repo: RepoRow): Promise<void> {
+    // Never overwrite a recorded preservation: after a failed force-remove the directory may
+    // be half deleted, and the first preserved commit is the one that holds the work.
+    if (!row.preservedRef && existsSync(join(row.path, '.git'))) {
+      const dirt = await worktreeStatus(row.path).catch(() => undefined);
+      if (dirt && isDirty(dirt)) {
+        const ref = preservedRefFor(row.sessionId, row.repoName);
+        const commit = await preserveWorktree(row.path, ref, `preserved ${row.sessionId}/${row.repoName}`);
+        crashPoint('preserve.after_ref');
+        await this.update(row, { preservedRef: ref, preservedCommit: commit });
+        crashPoint('preserve.after_row');
+        this.log.info({ session: row.sessionId, repo: row.repoName, ref, commit }, 'dirty worktree preserved');
+      }
+    }
+    try {
+      await this.forceRemove(repo, row.path);
+    } catch (err) {
+      const attempts = row.removeAttempts + 1;
+      const delay = Math.min(1000 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+      await this.transition(row, 'removal_failed', {
+        lastError: gitFailure('REMOVE_FAILED', 'removal failed', err).message,
+        removeAttempts: attempts,
+        nextRetryAt: new Date(Date.now() + delay),
+      });
+      this.log.warn({ session: row.sessionId, repo: row.repoName, attempts, retryInMs: delay, err }, 'worktree removal failed; will retry');
+      return;
+    }
+    crashPoint('remove.after_git');
+    await this.transition(row, row.preservedRef ? 'cleanup_preserved' : 'cleanup_clean', {
+      lastError: '',
+      removeAttempts: 0,
+      nextRetryAt: null,
+    });
+  }
+
+  /**
+   * Removes a worktree whose state is already safe (preserved or clean). A removal that
+   * failed half-way may leave a directory git no longer knows as a worktree; that remainder
+   * is deleted directly.
+   */
+  private async forceRemove(repo: RepoRow, path: string): Promise<void> {
+    const registered = (await listWorktrees(repo.path)).some((w) => w.path === path);
+    if (registered && existsSync(path)) await removeWorktree(repo.path, path, true);
+    else if (existsSync(path)) await rm(path, { recursive: true });
+    await pruneWorktrees(repo.path);
+  }
+
+  /** Retries due RETRY_REMOVE rows; called by a timer and at start-up (`all`). */
+  async retryRemovals(all = false): Promise<number> {
+    const due = await this.store
+      .read()
+      .find(WorktreeSchema, { state: 'RETRY_REMOVE', ...(all ? {} : { nextRetryAt: { $lte: new Date() } }) });
+    let retried = 0;
+    for (const stale of due) {
+      await this.locks.run(`session:${stale.sessionId}`, async () => {
+        const row = await this.store.read().findOne(WorktreeSchema, { sessionId: stale.sessionId, repoId: stale.repoId });
+        if (row?.state !== 'RETRY_REMOVE') return;
+        const repo = await this.repoOf(row);
+        if (!repo) return;
+        retried++;
+        await this.preserveAndRemove(row, repo);
+      });
+    }
+    return retried;
+  }
+
+  // ---- restore --------------------------------------------------------------------------
+
+  /**
+   * Recreates REMOVED and UNAVAILABLE worktrees on their branches. A stray path in the way is
+   * renamed aside, never deleted. A row that cannot be restored keeps its state with
+   * last_error and does not stop the others.
+   */
+  async restore(ids: string[], all: boolean): Promise<{ sessions: Session[]; moved: MovedPath[] }> {
+    if (!all && ids.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name sessions to restore, or ask for all');
+    ids.forEach((id) => this.checkId(id));
+    const targetIds = all
+      ? [
+          ...new Set(
+            (await this.store.read().find(WorktreeSchema, { state: { $in: ['REMOVED', 'UNAVAILABLE'] } })).map((r) => r.sessionId),
+          ),
+        ].sort()
+      : ids;
+    for (const id of targetIds) await this.load(id); // NOT_FOUND before anything changes
+    const moved: MovedPath[] = [];
+    const sessions: Session[] = [];
+    for (const id of targetIds) {
+      await this.locks.run(`session:${id}`, async () => {
+        const { rows } = await this.load(id);
+        for (const row of rows.filter((r) => r.state === 'REMOVED' || r.state === 'UNAVAILABLE')) {
+          const repo = await this.repoOf(row);
+          if (!repo) continue;
+          await this.restoreRow(row, repo, moved);
+        }
+      });
+      sessions.push(await this.get(id));
+    }
+    return { sessions, moved };
+  }
+
+  private async restoreRow(row: WorktreeRow, repo: RepoRow, moved: MovedPath[]): Promise<void> {
+    try {
+      if (!(await branchCommit(repo.path, row.branch))) {
+        throw failedPrecondition('BRANCH_MISSING', `branch "${row.branch}" no longer exists in repo "${repo.name}"`);
+      }
+      await pruneWorktrees(repo.path);
+      const holder = (await listWorktrees(repo.path)).find((w) => w.branch === row.branch);
+      if (holder) {
+        throw failedPrecondition('BRANCH_CHECKED_OUT', `branch "${row.branch}" is checked out at ${holder.path}`);
+      }
+      if (existsSync(row.path)) {
+        const aside = `${row.path}.stray-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        await rename(row.path, aside);
+        moved.push({ from: row.path, to: aside });
+        this.log.warn({ session: row.sessionId, from: row.path, to: aside }, 'stray path moved aside');
+      }
+      await addWorktree(repo.path, row.path, row.branch);
+    } catch (err) {
+      const failure = gitFailure('RESTORE_FAILED', `could not restore ${row.repoName}`, err);
+      await this.update(row, { lastError: failure.message });
+      this.log.warn({ session: row.sessionId, repo: row.repoName, err: failure.message }, 'restore of a worktree failed');
+      return;
+    }
+    await this.transition(row, 'restore', { lastError: '', drift: '' });
+  }
+
+  // ---- preserved refs -------------------------------------------------------------------
+
+  /**
+   * Preserved refs as recorded on rows, plus any found in git under refs/grove/preserved/
+   * that no row records (a crash between writing the ref and the row): nothing is hidden.
+   */
+  async listPreserved(sessionId: string): Promise<PreservedRef[]> {
+    if (sessionId) this.checkId(sessionId);
+    const em = this.store.read();
+    const rows = await em.find(WorktreeSchema, sessionId ? { sessionId } : {});
+    const found = new Map<string, PreservedRef>();
+    for (const row of rows) {
+      if (row.preservedRef) {
+        found.set(`${row.repoId}:${row.preservedRef}`, {
+          sessionId: row.sessionId,
+          repoId: row.repoId,
+          ref: row.preservedRef,
+          commit: row.preservedCommit,
+        });
+      }
+    }
+    const repoIds = [...new Set(rows.map((r) => r.repoId))];
+    for (const repoId of repoIds) {
+      const repo = await this.repos.find(repoId).catch(() => undefined);
+      if (!repo) continue;
+      const prefix = sessionId ? `${PRESERVED_PREFIX}/${sessionId}/` : `${PRESERVED_PREFIX}/`;
+      for (const { ref, commit } of await listRefs(repo.path, prefix)) {
+        const key = `${repoId}:${ref}`;
+        if (!found.has(key)) {
+          const owner = ref.slice(PRESERVED_PREFIX.length + 1).split('/')[0] ?? '';
+          found.set(key, { sessionId: owner, repoId, ref, commit });
+        }
+      }
+    }
+    return [...found.values()].sort((a, b) => a.ref.localeCompare(b.ref));
+  }
+
+  /** Puts the preserved state back (tracked and untracked) into the restored worktree. */
+  async applyPreserved(sessionId: string, repoIdOrName: string): Promise<Session> {
+    this.checkId(sessionId);
+    return this.locks.run(`session:${sessionId}`, async () => {
+      const row = await this.rowOf(sessionId, repoIdOrName);
+      if (!row.preservedRef) throw failedPrecondition('NOTHING_PRESERVED', `${row.repoName} has no preserved state`);
+      if (row.state !== 'ACTIVE') {
+        throw failedPrecondition('WORKTREE_NOT_ACTIVE', `restore the session first: the ${row.repoName} worktree is ${row.state}`);
+      }
+      const dirt = await worktreeStatus(row.path);
+      if (isDirty(dirt)) {
+        throw failedPrecondition('WORKTREE_DIRTY', `the ${row.repoName} worktree has changes; commit or clean them before applying`);
+      }
+      const head = await resolveCommit(row.path, 'HEAD');
+      const base = await resolveCommit(row.path, `${row.preservedCommit}^1`);
+      if (head !== base) {
+        throw failedPrecondition(
+          'HEAD_MOVED',
+          `HEAD of ${row.repoName} moved since the state was preserved; apply it by hand with \`git checkout ${row.preservedRef} -- .\``,
+        );
+      }
+      await applyPreservedState(row.path, row.preservedCommit);
+      this.log.info({ session: sessionId, repo: row.repoName, ref: row.preservedRef }, 'preserved state applied');
+      await this.update(row, { lastError: '' });
+      return this.get(sessionId);
+    });
+  }
+
+  /** Deletes a preserved ref: the user's explicit discard. An UNAVAILABLE row becomes REMOVED. */
+  async dropPreserved(sessionId: string, repoIdOrName: string): Promise<Session> {
+    this.checkId(sessionId);
+    return this.locks.run(`session:${sessionId}`, async () => {
+      const row = await this.rowOf(sessionId, repoIdOrName);
+      if (!row.preservedRef) throw failedPrecondition('NOTHING_PRESERVED', `${row.repoName} has no preserved state`);
+      const repo = await this.repoOf(row);
+      if (repo) await deleteRef(repo.path, row.preservedRef);
+      await this.update(row, {
+        preservedRef: '',
+        preservedCommit: '',
+        ...(row.state === 'UNAVAILABLE' ? { state: 'REMOVED' as const } : {}),
+      });
+      this.log.info({ session: sessionId, repo: row.repoName }, 'preserved state dropped');
+      return this.get(sessionId);
+    });
+  }
+
+  // ---- orphans and drift ----------------------------------------------------------------
+
+  /** Directories under the root that no live row owns, and git worktree entries whose directory is gone. */
+  async listOrphans(): Promise<Orphan[]> {
+    const em = this.store.read();
+    const rows = await em.find(WorktreeSchema, {});
+    const live = new Set(rows.filter((r) => r.state === 'ACTIVE' || r.state === 'RETRY_REMOVE').map((r) => r.path));
+    const sessions = new Set(rows.map((r) => r.sessionId));
+    const orphans: Orphan[] = [];
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      const path = join(this.root, entry.name);
+      if (!entry.isDirectory() || !sessions.has(entry.name)) {
+        orphans.push({ kind: Orphan_Kind.KIND_DIRECTORY, path, repoId: '' });
+        continue;
+      }
+      for (const child of await readdir(path)) {
+        const childPath = join(path, child);
+        if (!live.has(childPath)) {
+          orphans.push({ kind: Orphan_Kind.KIND_DIRECTORY, path: childPath, repoId: rows.find((r) => r.path === childPath)?.repoId ?? '' });
+        }
+      }
+    }
+    orphans.push(...(await this.staleWorktrees()));
+    return orphans;
+  }
+
+  private async staleWorktrees(): Promise<Orphan[]> {
+    const { repos } = await this.repos.list(1000, '');
+    const stale: Orphan[] = [];
+    for (const repo of repos) {
+      for (const entry of await listWorktrees(repo.path)) {
+        if (entry.prunable) stale.push({ kind: Orphan_Kind.KIND_STALE_WORKTREE, path: entry.path, repoId: repo.id });
+      }
+    }
+    return stale;
+  }
+
+  /** Prunes only git's stale worktree entries; directories are never deleted here. */
+  async pruneOrphans(): Promise<Orphan[]> {
+    const stale = await this.staleWorktrees();
+    for (const repoId of new Set(stale.map((o) => o.repoId))) {
+      await pruneWorktrees((await this.repos.find(repoId)).path);
+    }
+    if (stale.length) this.log.info({ pruned: stale.map((o) => o.path) }, 'stale worktree entries pruned');
+    return stale;
+  }
+
+  /**
+   * Compares ACTIVE rows with the disk: a missing directory, a lost `.git` file (repaired with
+   * `git worktree repair` when git still has the worktree's admin files), or a switched
+   * branch is recorded as drift with its cause, never silently misreported.
+   */
+  async probeDrift(sessionId?: string): Promise<void> {
+    const rows = await this.store.read().find(WorktreeSchema, { state: 'ACTIVE', ...(sessionId ? { sessionId } : {}) });
+    for (const row of rows) {
+      const repo = await this.repoOf(row);
+      if (!repo) continue;
+      let drift = '';
+      if (!existsSync(row.path)) {
+        drift = 'worktree directory is missing';
+      } else {
+        if (!existsSync(join(row.path, '.git'))) {
+          await repairWorktree(repo.path, row.path).catch(() => undefined);
+          if (!existsSync(join(row.path, '.git'))) drift = '.git file is missing and could not be repaired';
+          else this.log.warn({ session: row.sessionId, repo: row.repoName }, 'lost .git file repaired');
+        }
+        if (!drift) {
+          const branch = await checkedOutBranch(row.path).catch(() => '');
+          if (branch !== row.branch) {
+            drift = branch ? `branch switched to "${branch}" (expected "${row.branch}")` : `HEAD is detached (expected branch "${row.branch}")`;
+          }
+        }
+      }
+      if (drift !== row.drift) await this.update(row, { drift });
+    }
+  }
+
+  /**
+   * Start-up reconciliation of worktree rows with the disk. An ACTIVE row whose directory is
+   * gone was removed by a step that crashed before recording it (or by someone else): it is
+   * UNAVAILABLE if its preserved ref exists, else REMOVED; either is restorable.
+   */
+  async reconcile(): Promise<{ removalsRetried: number }> {
+    const rows = await this.store.read().find(WorktreeSchema, { state: 'ACTIVE' });
+    for (const row of rows) {
+      if (existsSync(row.path)) continue;
+      const repo = await this.repoOf(row);
+      if (!repo) continue;
+      await pruneWorktrees(repo.path).catch(() => undefined);
+      const preserved = row.preservedRef && (await resolveCommit(repo.path, row.preservedRef)) === row.preservedCommit;
+      await this.transition(row, preserved ? 'cleanup_preserved' : 'kill', {
+        lastError: 'worktree directory was missing at start-up',
+      });
+    }
+    await this.probeDrift();
+    return { removalsRetried: await this.retryRemovals(true) };
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private checkId(id: string): void {
+    if (!id) throw invalidArgument('SESSION_REQUIRED', 'a session id is required');
+    if (!isWellFormedId('ses', id)) throw invalidArgument('BAD_SESSION_ID', `"${id.slice(0, 64)}" is not a session id`);
+  }
+
+  private async load(id: string): Promise<{ session: SessionRow; rows: WorktreeRow[] }> {
+    const em = this.store.read();
+    const session = await em.findOne(SessionSchema, { id });
+    if (!session) throw notFound('SESSION_NOT_FOUND', `no session "${id}" on this agent`);
+    const rows = await em.find(WorktreeSchema, { sessionId: id }, { orderBy: { repoName: 'asc' } });
+    return { session, rows };
+  }
+
+  private async rowOf(sessionId: string, repoIdOrName: string): Promise<WorktreeRow> {
+    const { rows } = await this.load(sessionId);
+    const row = rows.find((r) => r.repoId === repoIdOrName || r.repoName === repoIdOrName) ?? (rows.length === 1 && !repoIdOrName ? rows[0] : undefined);
+    if (!row) throw notFound('WORKTREE_NOT_FOUND', `session ${sessionId} has no worktree for repo "${repoIdOrName}"`);
+    return row;
+  }
+
+  /** The row's repo, or undefined (with a warning) when the repo was removed since. */
+  private async repoOf(row: WorktreeRow): Promise<RepoRow | undefined> {
+    try {
+      return await this.repos.find(row.repoId);
+    } catch (err) {
+      if (err instanceof GroveError && err.reason === 'REPO_NOT_FOUND') {
+        this.log.warn({ session: row.sessionId, repo: row.repoName }, 'repo of this worktree was removed; skipping it');
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async transition(row: WorktreeRow, transition: WorktreeTransition, changes: Partial<WorktreeRow>): Promise<void> {
+    const state = nextWorktreeState(row.state, transition);
+    if (!state) throw new Error(`worktree ${row.sessionId}/${row.repoName}: ${transition} not allowed from ${row.state}`);
+    await this.update(row, { ...changes, state });
+  }
+
+  /** Commits a row change, the session's derived state and the session event together. */
+  private async update(row: WorktreeRow, changes: Partial<WorktreeRow>): Promise<void> {
+    await this.store.transact(async (tx) => {
+      const fresh = await tx.em.findOneOrFail(WorktreeSchema, { sessionId: row.sessionId, repoId: row.repoId });
+      Object.assign(fresh, changes);
+      Object.assign(row, changes);
+      const session = await tx.em.findOneOrFail(SessionSchema, { id: row.sessionId });
+      const rows = await tx.em.find(WorktreeSchema, { sessionId: row.sessionId });
+      session.state = sessionStateFor(session.state, rows.map((r) => r.state));
+      session.updatedAt = new Date();
+      await tx.em.flush();
+      await this.emitSession(tx, row.sessionId, 'session.updated');
+    });
+  }
+
+  private async emitSession(tx: Tx, id: string, type: string): Promise<void> {
+    const session = await tx.em.findOneOrFail(SessionSchema, { id });
+    const rows = await tx.em.find(WorktreeSchema, { sessionId: id }, { orderBy: { repoName: 'asc' } });
+    tx.emit({
+      type,
+      resource: sessionResource(id),
+      payload: { $case: 'session', value: toSessionProto(session, rows, await this.isWorking(tx.em, id)) },
+    });
+  }
+}
