@@ -1,7 +1,9 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import type { Logger } from '../common/logging.js';
 import type { RepoService } from './repos/repo-service.js';
+import type { LockService } from './procs/lock-service.js';
 import type { SessionService } from './sessions/session-service.js';
+import type { TaskService } from './tasks/task-service.js';
 import type { Store } from './store/store.js';
 
 export interface AgentIdentity {
@@ -20,6 +22,8 @@ export interface AgentContext {
   store: Store;
   repos: RepoService;
   sessions: SessionService;
+  tasks: TaskService;
+  locks: LockService;
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

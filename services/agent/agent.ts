@@ -10,8 +10,11 @@ import type { AgentContext, AgentIdentity } from './agent-context.js';
 import { EventLog } from './events/event-log.js';
 import { startLink, type RunningLink } from './link/link-client.js';
 import { RepoService } from './repos/repo-service.js';
+import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
+import { TaskService } from './tasks/task-service.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
+import { recover } from './recovery/recover.js';
 import { takeSnapshot } from './snapshot.js';
 import { MetaSchema } from './store/entities.js';
 import { initOrm } from './store/orm.js';
@@ -31,6 +34,9 @@ export interface AgentOptions {
   /** Events kept in the log before compaction. */
   eventRetention?: number | undefined;
   heartbeatMs?: number | undefined;
+  taskRetention?: number | undefined;
+  taskLogCapBytes?: number | undefined;
+  cancelGraceMs?: number | undefined;
   /** How often due RETRY_REMOVE rows are retried. */
   retryIntervalMs?: number | undefined;
   log: Logger;
@@ -78,6 +84,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     repos,
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'sessions' }),
+    isWorking: TaskService.isWorking,
+  });
+  const locks = new LockService(store, options.log.child({ component: 'locks' }));
+  const tasks = new TaskService({
+    store,
+    locks,
+    sessions,
+    dataDir,
+    log: options.log.child({ component: 'tasks' }),
+    retention: options.taskRetention,
+    logCapBytes: options.taskLogCapBytes,
+    cancelGraceMs: options.cancelGraceMs,
   });
   const context: AgentContext = {
     identity,
@@ -86,12 +104,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     store,
     repos,
     sessions,
+    tasks,
+    locks,
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
   // Recovery is start-up: reality and the database agree before the first call is served.
-  const recovered = await sessions.reconcile();
-  log.info(recovered, 'start-up reconciliation done');
+  const recovered = await recover(store, sessions, tasks);
+  log.info(recovered, 'start-up recovery done');
+  tasks.startMonitor();
   const retryTimer = setInterval(() => {
     sessions.retryRemovals().catch((err: unknown) => log.error({ err }, 'retrying removals failed'));
   }, options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS);
@@ -122,6 +143,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     context,
     async close() {
       clearInterval(retryTimer);
+      tasks.stop();
       shutdown.abort();
       await link?.close();
       await server.close();

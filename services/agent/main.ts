@@ -19,7 +19,17 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --ready-file FILE         also write the bound address here (atomically)
   --event-retention N       events kept before compaction (default 10000)
   --heartbeat DURATION      link heartbeat interval (default 2s)
+  --task-retention N        newest tasks kept per session (default 1000)
+  --task-log-cap BYTES      log bytes kept per task, the tail (default 8388608)
+  --cancel-grace DURATION   SIGTERM to SIGKILL on cancel (default 5s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
+
+function positiveInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer`);
+  return value;
+}
 
 /** `grove agent serve`: runs until SIGTERM/SIGINT. */
 export async function serveAgent(argv: string[]): Promise<void> {
@@ -40,6 +50,9 @@ export async function serveAgent(argv: string[]): Promise<void> {
       'ready-file': { type: 'string' },
       'event-retention': { type: 'string' },
       heartbeat: { type: 'string' },
+      'task-retention': { type: 'string' },
+      'task-log-cap': { type: 'string' },
+      'cancel-grace': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -47,10 +60,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
     throw new Error('--tls-cert and --tls-key go together');
   }
-  const retention = values['event-retention'] ? Number(values['event-retention']) : undefined;
-  if (retention !== undefined && !(Number.isInteger(retention) && retention > 0)) {
-    throw new Error('--event-retention must be a positive integer');
-  }
+  const retention = positiveInteger(values['event-retention'], '--event-retention');
   const agent = await startAgent({
     listen: values.listen,
     dataDir: values['data-dir'],
@@ -63,6 +73,9 @@ export async function serveAgent(argv: string[]): Promise<void> {
     coordinatorCaFile: values['coordinator-ca'],
     eventRetention: retention,
     heartbeatMs: values.heartbeat ? parseDuration(values.heartbeat) : undefined,
+    taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
+    taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
+    cancelGraceMs: values['cancel-grace'] ? parseDuration(values['cancel-grace']) : undefined,
     log,
   });
   closeOnSignals(

@@ -1,7 +1,11 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import { toRepoProto } from './repos/repo-mapper.js';
 import { toSessionProto } from './sessions/session-mapper.js';
-import { RepoSchema, SessionSchema, WorktreeSchema } from './store/entities.js';
+import { LockSchema, RepoSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
+import { toLockProto, toTaskProto } from './tasks/task-mapper.js';
+
+/** Recent tasks per snapshot: a projection needs the live ones and some history, not all. */
+const SNAPSHOT_TASKS = 5000;
 import type { Store } from './store/store.js';
 
 /** Reads every resource the agent owns in one transaction, with the revision it reflects. */
@@ -10,19 +14,22 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
     const repos = await em.find(RepoSchema, {}, { orderBy: { id: 'asc' } });
     const sessions = await em.find(SessionSchema, {}, { orderBy: { id: 'asc' } });
     const worktrees = await em.find(WorktreeSchema, {}, { orderBy: { repoName: 'asc' } });
+    const tasks = await em.find(TaskSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
+    const running = new Set(tasks.filter((t) => t.state === 'RUNNING').map((t) => t.sessionId));
+    const locks = await em.find(LockSchema, {}, { orderBy: { directory: 'asc' } });
     return {
       repos: repos.map(toRepoProto),
       sessions: sessions.map((s) =>
         toSessionProto(
           s,
           worktrees.filter((w) => w.sessionId === s.id),
-          false,
+          running.has(s.id),
         ),
       ),
-      tasks: [],
+      tasks: tasks.reverse().map(toTaskProto),
       jobs: [],
       syncs: [],
-      locks: [],
+      locks: locks.map(toLockProto),
     };
   });
 }

@@ -77,6 +77,30 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async pruneOrphans() {
       return { pruned: await ctx.sessions.pruneOrphans() };
     },
+    async startTask(request) {
+      return { task: await ctx.tasks.start(request) };
+    },
+    async getTask(request) {
+      return ctx.tasks.get(request.id);
+    },
+    async listTasks(request) {
+      return ctx.tasks.list(request);
+    },
+    async cancelTask(request) {
+      return { task: await ctx.tasks.cancel(request.id) };
+    },
+    async readTaskLog(request) {
+      return ctx.tasks.readLog(request.id, request.offset, request.limit);
+    },
+    async *followTaskLog(request, context: CallContext) {
+      yield* ctx.tasks.followLog(request.id, request.offset, AbortSignal.any([context.signal, ctx.shutdown]));
+    },
+    async listLocks() {
+      return { locks: await ctx.locks.list() };
+    },
+    async releaseLock(request) {
+      return { released: await ctx.locks.release(request.directory, request.force) };
+    },
   };
   return withUnimplemented(AgentServiceDefinition, built, agentCapabilityOf);
 }

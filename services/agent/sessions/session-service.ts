@@ -746,6 +746,11 @@ export class SessionService {
     });
   }
 
+  /** Records a session.updated event in the caller's transaction (e.g. its activity changed). */
+  async emitSessionIn(tx: Tx, id: string): Promise<void> {
+    await this.emitSession(tx, id, 'session.updated');
+  }
+
   private async emitSession(tx: Tx, id: string, type: string): Promise<void> {
     const session = await tx.em.findOneOrFail(SessionSchema, { id });
     const rows = await tx.em.find(WorktreeSchema, { sessionId: id }, { orderBy: { repoName: 'asc' } });

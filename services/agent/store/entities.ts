@@ -85,4 +85,50 @@ export const WorktreeSchema = defineEntity({
 });
 export type WorktreeRow = InferEntity<typeof WorktreeSchema>;
 
-export const ALL_ENTITIES = [MetaSchema, RepoSchema, EventSchema, SessionSchema, WorktreeSchema];
+export type TaskStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED';
+
+export const TaskSchema = defineEntity({
+  name: 'TaskRow',
+  tableName: 'task',
+  properties: {
+    id: p.string().primary(),
+    sessionId: p.string(),
+    seq: p.integer(),
+    prompt: p.string(),
+    argv: p.json<string[]>(),
+    env: p.json<Record<string, string>>(),
+    repoId: p.string(),
+    cwd: p.string(),
+    state: p.string().$type<TaskStateName>(),
+    reason: p.string(),
+    pid: p.integer(),
+    pidStartTicks: p.integer(),
+    bootId: p.string(),
+    exitCode: p.integer().nullable(),
+    exitSignal: p.string(),
+    cancelRequested: p.boolean(),
+    outputTail: p.string(),
+    runDir: p.string(),
+    requestId: p.string().nullable(),
+    createdAt: p.datetime(),
+    startedAt: p.datetime().nullable(),
+    endedAt: p.datetime().nullable(),
+  },
+});
+export type TaskRow = InferEntity<typeof TaskSchema>;
+
+export const LockSchema = defineEntity({
+  name: 'LockRow',
+  tableName: 'dir_lock',
+  properties: {
+    directory: p.string().primary(),
+    pid: p.integer(),
+    pidStartTicks: p.integer(),
+    bootId: p.string(),
+    owner: p.string(),
+    lockedAt: p.datetime(),
+  },
+});
+export type LockRow = InferEntity<typeof LockSchema>;
+
+export const ALL_ENTITIES = [MetaSchema, RepoSchema, EventSchema, SessionSchema, WorktreeSchema, TaskSchema, LockSchema];

@@ -6,12 +6,14 @@ import type { Logger } from '../../common/logging.js';
 import { ALL_ENTITIES } from './entities.js';
 import { Migration0001Initial } from './migrations/0001-initial.js';
 import { Migration0002Sessions } from './migrations/0002-sessions.js';
+import { Migration0003Tasks } from './migrations/0003-tasks.js';
 
 export type AgentOrm = MikroORM;
 
 const MIGRATIONS = [
   { name: '0001-initial', class: Migration0001Initial },
   { name: '0002-sessions', class: Migration0002Sessions },
+  { name: '0003-tasks', class: Migration0003Tasks },
 ];
 
 /**

@@ -1,0 +1,26 @@
+import type { TaskStateName } from '../store/entities.js';
+
+export const FINISHED_TASK_STATES: readonly TaskStateName[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
+
+export const isFinished = (state: TaskStateName) => FINISHED_TASK_STATES.includes(state);
+
+/** How a run ended, as the runner's exit file or the agent's probes tell it. */
+export type RunOutcome =
+  | { kind: 'exited'; code: number | null; signal: string | null }
+  | { kind: 'vanished' } // no runner, no exit file
+  | { kind: 'never_started'; why: string };
+
+/** The final state and reason of a task, from how its run ended and whether it was cancelled. */
+export function finalTaskState(outcome: RunOutcome, cancelRequested: boolean, afterRestart: boolean): { state: TaskStateName; reason: string } {
+  if (outcome.kind === 'never_started') return { state: 'FAILED', reason: outcome.why };
+  if (cancelRequested) return { state: 'CANCELLED', reason: 'cancelled on request' };
+  if (outcome.kind === 'vanished') {
+    return {
+      state: 'INTERRUPTED',
+      reason: afterRestart ? 'agent restarted; process gone' : 'runner process gone without an exit status',
+    };
+  }
+  if (outcome.code === 0) return { state: 'SUCCEEDED', reason: '' };
+  if (outcome.signal) return { state: 'FAILED', reason: `killed by ${outcome.signal}` };
+  return { state: 'FAILED', reason: `exited with code ${outcome.code}` };
+}

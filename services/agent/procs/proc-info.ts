@@ -1,0 +1,72 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { sep } from 'node:path';
+
+/** The kernel's id for this boot: a lock taken before a reboot is dead whatever its pid. */
+export function bootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/**
+ * A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or
+ * undefined when it is gone. Together with the pid it names one process: pids are reused.
+ */
+export function startTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function cwdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+function signalable(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The identity a lock or a task records for the process it depends on. */
+export interface ProcessIdentity {
+  pid: number;
+  pidStartTicks: number;
+  bootId: string;
+}
+
+export type Liveness = { alive: true } | { alive: false; why: string };
+
+/**
+ * Whether the recorded process is still the one running: signalable, same start time
+ * (not a reused pid), same boot, and, when `directory` is given, with its cwd inside it.
+ */
+export function probeProcess(id: ProcessIdentity, directory?: string): Liveness {
+  if (id.bootId !== bootId()) return { alive: false, why: 'the machine rebooted' };
+  if (id.pid <= 0 || !signalable(id.pid)) return { alive: false, why: `pid ${id.pid} is gone` };
+  const ticks = startTicks(id.pid);
+  if (ticks !== id.pidStartTicks) return { alive: false, why: `pid ${id.pid} was reused by another process` };
+  if (directory) {
+    const cwd = cwdOf(id.pid);
+    if (!cwd || (cwd !== directory && !cwd.startsWith(directory + sep))) {
+      return { alive: false, why: `pid ${id.pid} no longer works in ${directory}` };
+    }
+  }
+  return { alive: true };
+}
+
+export function identityOf(pid: number): ProcessIdentity | undefined {
+  const ticks = startTicks(pid);
+  return ticks === undefined ? undefined : { pid, pidStartTicks: ticks, bootId: bootId() };
+}

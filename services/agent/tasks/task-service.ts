@@ -1,0 +1,480 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EntityManager } from '@mikro-orm/sqlite';
+import type { StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
+import type { RecoverySummary, Task } from '../../../gen/grove/agent/v1/resources.js';
+import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { isWellFormedId, newId } from '../../common/ids.js';
+import { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/logging.js';
+import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
+import { finalTaskState, isFinished, type RunOutcome } from '../domain/task-lifecycle.js';
+import type { LockService } from '../procs/lock-service.js';
+import { identityOf, probeProcess } from '../procs/proc-info.js';
+import type { SessionService } from '../sessions/session-service.js';
+import { LockSchema, TaskSchema, type TaskRow } from '../store/entities.js';
+import type { Store, Tx } from '../store/store.js';
+import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
+
+export interface TaskServiceOptions {
+  store: Store;
+  locks: LockService;
+  sessions: SessionService;
+  dataDir: string;
+  log: Logger;
+  /** Newest tasks kept per session; older finished ones are deleted with their logs. */
+  retention?: number | undefined;
+  /** Log bytes kept per task (the tail). */
+  logCapBytes?: number | undefined;
+  /** Time between SIGTERM and SIGKILL on cancel. */
+  cancelGraceMs?: number | undefined;
+  /** How often running tasks are probed (own children are also noticed at once). */
+  pollMs?: number | undefined;
+}
+
+const MAX_ARGS = 1024;
+const MAX_ARG_BYTES = 128 * 1024;
+const MAX_PROMPT_BYTES = 1024 * 1024;
+const MAX_ENV_BYTES = 256 * 1024;
+const TAIL_BYTES = 2048;
+const MAX_READ = 1024 * 1024;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// The runner sits next to this module's compiled sibling in dist/.
+const RUNNER = fileURLToPath(new URL('../procs/runner.js', import.meta.url));
+
+/**
+ * Tasks: queued per session (one RUNNING at a time, in seq order), run through a detached
+ * runner that survives the agent, observed by probing the runner and its exit file. What a
+ * task's state says is always what a probe of reality said last.
+ */
+export class TaskService {
+  private readonly mutex = new KeyedMutex();
+  private readonly running = new Map<string, { pid: number; sessionId: string }>();
+  private readonly store: Store;
+  private readonly locks: LockService;
+  private readonly sessions: SessionService;
+  private readonly tasksDir: string;
+  private readonly log: Logger;
+  private readonly retention: number;
+  private readonly logCapBytes: number;
+  private readonly cancelGraceMs: number;
+  private readonly pollMs: number;
+  private monitor: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(options: TaskServiceOptions) {
+    this.store = options.store;
+    this.locks = options.locks;
+    this.sessions = options.sessions;
+    this.tasksDir = join(options.dataDir, 'tasks');
+    this.log = options.log;
+    this.retention = options.retention ?? 1000;
+    this.logCapBytes = options.logCapBytes ?? 8 * 1024 * 1024;
+    this.cancelGraceMs = options.cancelGraceMs ?? 5000;
+    this.pollMs = options.pollMs ?? 250;
+    mkdirSync(this.tasksDir, { recursive: true });
+  }
+
+  /** Session activity comes from here: WORKING iff a task of the session is RUNNING. */
+  static async isWorking(em: EntityManager, sessionId: string): Promise<boolean> {
+    return (await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0;
+  }
+
+  // ---- start ----------------------------------------------------------------------------
+
+  async start(request: StartTaskRequest): Promise<Task> {
+    this.validate(request);
+    if (request.requestId) {
+      const existing = await this.store.read().findOne(TaskSchema, { requestId: request.requestId });
+      if (existing) return toTaskProto(existing);
+    }
+    const session = await this.sessions.get(request.sessionId);
+    if (session.state !== 1) {
+      throw failedPrecondition('SESSION_NOT_ACTIVE', `session ${session.id} is not active; restore it first`);
+    }
+    const worktree = request.repoId
+      ? session.worktrees.find((w) => w.repoId === request.repoId || w.repoName === request.repoId)
+      : await this.firstWorktree(session.id);
+    if (!worktree) throw notFound('WORKTREE_NOT_FOUND', `session ${session.id} has no worktree for repo "${request.repoId}"`);
+    if (worktree.state !== 1) {
+      throw failedPrecondition('WORKTREE_NOT_ACTIVE', `the ${worktree.repoName} worktree of session ${session.id} is not active`);
+    }
+    // A lock held by something other than this session's own tasks refuses the task now.
+    await this.locks.ensureFree(worktree.path, (owner) => owner.startsWith(`session ${session.id} `));
+    const id = newId('tsk');
+    const row = await this.store.transact(async (tx) => {
+      const last = await tx.em.findOne(TaskSchema, { sessionId: session.id }, { orderBy: { seq: 'desc' } });
+      const created = tx.em.create(TaskSchema, {
+        id,
+        sessionId: session.id,
+        seq: (last?.seq ?? 0) + 1,
+        prompt: request.prompt,
+        argv: request.argv,
+        env: request.env,
+        repoId: worktree.repoId,
+        cwd: worktree.path,
+        state: 'QUEUED',
+        reason: '',
+        pid: 0,
+        pidStartTicks: 0,
+        bootId: '',
+        exitCode: null,
+        exitSignal: '',
+        cancelRequested: false,
+        outputTail: '',
+        runDir: join(this.tasksDir, id),
+        requestId: request.requestId || null,
+        createdAt: new Date(),
+        startedAt: null,
+        endedAt: null,
+      });
+      this.emitTask(tx, created, 'task.queued');
+      return created;
+    });
+    this.log.info({ task: id, session: session.id, argv: request.argv[0] }, 'task queued');
+    this.kick(session.id);
+    return toTaskProto(row);
+  }
+
+  private validate(request: StartTaskRequest): void {
+    if (!request.sessionId) throw invalidArgument('SESSION_REQUIRED', 'a session id is required');
+    if (!isWellFormedId('ses', request.sessionId)) throw invalidArgument('BAD_SESSION_ID', 'not a session id');
+    if (request.argv.length === 0 || !request.argv[0]) throw invalidArgument('ARGV_REQUIRED', 'a command (argv) is required');
+    if (request.argv.length > MAX_ARGS) throw invalidArgument('ARGV_TOO_LONG', `at most ${MAX_ARGS} arguments`);
+    for (const arg of request.argv) {
+      if (arg.includes('\0') || Buffer.byteLength(arg) > MAX_ARG_BYTES) {
+        throw invalidArgument('BAD_ARGUMENT', 'an argument contains NUL or is over 128 KiB');
+      }
+    }
+    if (Buffer.byteLength(request.prompt) > MAX_PROMPT_BYTES) throw invalidArgument('PROMPT_TOO_LONG', 'the prompt is over 1 MiB');
+    let envBytes = 0;
+    for (const [key, value] of Object.entries(request.env)) {
+      if (!ENV_KEY.test(key) || value.includes('\0')) throw invalidArgument('BAD_ENV', `environment variable "${key}" is not valid`);
+      envBytes += key.length + Buffer.byteLength(value);
+    }
+    if (envBytes > MAX_ENV_BYTES) throw invalidArgument('ENV_TOO_LARGE', 'the environment is over 256 KiB');
+  }
+
+  /** The session's first repo: the first named at creation (row insertion order). */
+  private async firstWorktree(sessionId: string) {
+    const [first] = await this.store
+      .read()
+      .execute<Array<{ repo_id: string }>>('select repo_id from session_worktree where session_id = ? order by rowid limit 1', [sessionId]);
+    const session = await this.sessions.get(sessionId);
+    return session.worktrees.find((w) => w.repoId === first?.repo_id);
+  }
+
+  // ---- scheduling -----------------------------------------------------------------------
+
+  /** Starts the session's next queued task if none is running. Never throws. */
+  private kick(sessionId: string): void {
+    if (this.stopped) return;
+    void this.mutex
+      .run(sessionId, async () => {
+        const em = this.store.read();
+        if ((await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return;
+        const next = await em.findOne(TaskSchema, { sessionId, state: 'QUEUED' }, { orderBy: { seq: 'asc' } });
+        if (next) await this.launch(next);
+      })
+      .catch((err: unknown) => this.log.error({ err, session: sessionId }, 'scheduling failed'));
+  }
+
+  private async launch(task: TaskRow): Promise<void> {
+    const holder = await this.locks.liveHolder(task.cwd);
+    if (holder || !existsSync(task.cwd)) {
+      const why = holder ? `${task.cwd} is locked by pid ${holder.pid} (${holder.owner})` : `worktree ${task.cwd} is gone`;
+      await this.finish(task, { kind: 'never_started', why }, false);
+      return;
+    }
+    mkdirSync(task.runDir, { recursive: true });
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && !key.startsWith('GROVE_')) env[key] = value;
+    }
+    Object.assign(env, task.env, { GROVE_TASK_ID: task.id, GROVE_SESSION_ID: task.sessionId, GROVE_PROMPT: task.prompt });
+    writeFileSync(join(task.runDir, 'spec.json'), JSON.stringify({ argv: task.argv, cwd: task.cwd, env, logCapBytes: this.logCapBytes }));
+    const child = spawn(process.execPath, [RUNNER, task.runDir], { cwd: task.cwd, detached: true, stdio: 'ignore' });
+    const pid = child.pid;
+    const identity = pid ? identityOf(pid) : undefined;
+    if (!pid || !identity) {
+      // The runner may already have finished (a very fast task): its exit file says how.
+      if (pid && existsSync(join(task.runDir, 'exit.json'))) {
+        await this.finish(task, this.readOutcome(task)!, false);
+        return;
+      }
+      await this.finish(task, { kind: 'never_started', why: 'could not start the runner process' }, false);
+      return;
+    }
+    child.on('exit', () => void this.check(task.id));
+    child.unref();
+    await this.store.transact(async (tx) => {
+      const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
+      Object.assign(row, { state: 'RUNNING', pid, pidStartTicks: identity.pidStartTicks, bootId: identity.bootId, startedAt: new Date() });
+      this.locks.acquireIn(tx, task.cwd, identity, `session ${task.sessionId} task ${task.id}`);
+      await tx.em.flush();
+      this.emitTask(tx, row, 'task.started');
+      await this.sessions.emitSessionIn(tx, task.sessionId);
+    });
+    this.running.set(task.id, { pid, sessionId: task.sessionId });
+    this.log.info({ task: task.id, pid }, 'task running');
+    // It may have ended between spawn and the row saying RUNNING.
+    void this.check(task.id);
+  }
+
+  // ---- observing ------------------------------------------------------------------------
+
+  startMonitor(): void {
+    this.monitor = setInterval(() => {
+      for (const id of this.running.keys()) void this.check(id);
+    }, this.pollMs);
+    this.monitor.unref();
+  }
+
+  /** Probes one running task; finishes it if its run has ended. Serialised per session. */
+  private async check(taskId: string): Promise<void> {
+    const entry = this.running.get(taskId);
+    const sessionId = entry?.sessionId ?? (await this.store.read().findOne(TaskSchema, { id: taskId }))?.sessionId;
+    if (!sessionId || this.stopped) return;
+    await this.mutex
+      .run(sessionId, async () => {
+        const task = await this.store.read().findOne(TaskSchema, { id: taskId });
+        if (!task || task.state !== 'RUNNING') return;
+        const outcome = this.readOutcome(task) ?? (probeProcess(task).alive ? undefined : ({ kind: 'vanished' } as const));
+        // Re-read the exit file after finding the runner dead: it writes the file, then exits.
+        const settled = outcome?.kind === 'vanished' ? (this.readOutcome(task) ?? outcome) : outcome;
+        if (settled) await this.finish(task, settled, false);
+      })
+      .catch((err: unknown) => this.log.error({ err, task: taskId }, 'probing task failed'));
+  }
+
+  private readOutcome(task: TaskRow): RunOutcome | undefined {
+    try {
+      const exit = JSON.parse(readFileSync(join(task.runDir, 'exit.json'), 'utf8')) as { code: number | null; signal: string | null };
+      return { kind: 'exited', code: exit.code, signal: exit.signal };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async finish(task: TaskRow, outcome: RunOutcome, afterRestart: boolean): Promise<void> {
+    const { state, reason } = finalTaskState(outcome, task.cancelRequested, afterRestart);
+    const tail = this.tail(task);
+    await this.store.transact(async (tx) => {
+      const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
+      if (isFinished(row.state)) return;
+      Object.assign(row, {
+        state,
+        reason,
+        exitCode: outcome.kind === 'exited' ? outcome.code : null,
+        exitSignal: outcome.kind === 'exited' ? (outcome.signal ?? '') : '',
+        outputTail: tail,
+        endedAt: new Date(),
+      });
+      const lock = await tx.em.findOne(LockSchema, { directory: task.cwd, pid: task.pid });
+      if (lock) await this.locks.releaseIn(tx, lock, `task ${task.id} ended`);
+      await tx.em.flush();
+      this.emitTask(tx, row, 'task.ended');
+      await this.sessions.emitSessionIn(tx, task.sessionId);
+    });
+    this.running.delete(task.id);
+    this.log.info({ task: task.id, state, reason }, 'task ended');
+    await this.applyRetention(task.sessionId);
+    this.kick(task.sessionId);
+  }
+
+  private tail(task: TaskRow): string {
+    const path = join(task.runDir, 'output.log');
+    try {
+      const size = statSync(path).size;
+      const length = Math.min(size, TAIL_BYTES);
+      const buffer = Buffer.alloc(length);
+      const fd = openSync(path, 'r');
+      readSync(fd, buffer, 0, length, size - length);
+      closeSync(fd);
+      return buffer.toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  private async applyRetention(sessionId: string): Promise<void> {
+    const old = await this.store
+      .read()
+      .find(TaskSchema, { sessionId }, { orderBy: { seq: 'desc' }, offset: this.retention, limit: 10_000 });
+    const doomed = old.filter((t) => isFinished(t.state));
+    if (doomed.length === 0) return;
+    await this.store.transact(async (tx) => {
+      await tx.em.nativeDelete(TaskSchema, { id: { $in: doomed.map((t) => t.id) } });
+      for (const task of doomed) {
+        tx.emit({ type: 'task.deleted', resource: taskResource(task.id), deleted: true, payload: { $case: 'task', value: toTaskProto(task) } });
+      }
+    });
+    for (const task of doomed) await rm(task.runDir, { recursive: true, force: true });
+  }
+
+  // ---- cancel ---------------------------------------------------------------------------
+
+  /** QUEUED: CANCELLED at once. RUNNING: SIGTERM to the process group, SIGKILL after the grace. */
+  async cancel(id: string): Promise<Task> {
+    const task = await this.find(id);
+    return this.mutex.run(task.sessionId, async () => {
+      const row = await this.find(id);
+      if (row.state === 'QUEUED') {
+        await this.store.transact(async (tx) => {
+          const fresh = await tx.em.findOneOrFail(TaskSchema, { id });
+          Object.assign(fresh, { state: 'CANCELLED', reason: 'cancelled before it started', endedAt: new Date(), cancelRequested: true });
+          await tx.em.flush();
+          this.emitTask(tx, fresh, 'task.ended');
+        });
+      } else if (row.state === 'RUNNING' && !row.cancelRequested) {
+        await this.store.transact(async (tx) => {
+          const fresh = await tx.em.findOneOrFail(TaskSchema, { id });
+          fresh.cancelRequested = true;
+          await tx.em.flush();
+          this.emitTask(tx, fresh, 'task.cancelling');
+        });
+        this.signalGroup(row, 'SIGTERM');
+        setTimeout(() => {
+          if (probeProcess(row).alive) this.signalGroup(row, 'SIGKILL');
+          void this.check(id);
+        }, this.cancelGraceMs).unref();
+        this.log.info({ task: id, pid: row.pid }, 'task cancel requested');
+      }
+      return toTaskProto(await this.find(id));
+    });
+  }
+
+  private signalGroup(task: TaskRow, signal: NodeJS.Signals): void {
+    // Only a process we can still identify as the task's runner is signalled: never a reused pid.
+    if (!probeProcess(task).alive) return;
+    try {
+      process.kill(-task.pid, signal);
+    } catch (err) {
+      this.log.warn({ err, task: task.id, signal }, 'signalling the task failed');
+    }
+  }
+
+  // ---- read -----------------------------------------------------------------------------
+
+  async get(id: string): Promise<Task> {
+    return toTaskProto(await this.find(id));
+  }
+
+  private async find(id: string): Promise<TaskRow> {
+    if (!id) throw invalidArgument('TASK_REQUIRED', 'a task id is required');
+    if (!isWellFormedId('tsk', id)) throw invalidArgument('BAD_TASK_ID', `"${id.slice(0, 64)}" is not a task id`);
+    const row = await this.store.read().findOne(TaskSchema, { id });
+    if (!row) throw notFound('TASK_NOT_FOUND', `no task "${id}" on this agent`);
+    return row;
+  }
+
+  async list(request: { sessionId: string; pageSize: number; pageToken: string; state: number }) {
+    const size = pageSize(request.pageSize);
+    const after = decodePageToken(request.pageToken);
+    const state = request.state ? taskStateFromProto(request.state) : undefined;
+    if (request.sessionId) await this.sessions.get(request.sessionId);
+    return this.store.readConsistent(async (em) => {
+      const rows = await em.find(
+        TaskSchema,
+        {
+          ...(request.sessionId ? { sessionId: request.sessionId } : {}),
+          ...(state ? { state } : {}),
+          ...(after ? { id: { $gt: after } } : {}),
+        },
+        { orderBy: { id: 'asc' }, limit: size + 1 },
+      );
+      const { page, nextPageToken } = takePage(rows, size, (t) => t.id);
+      return { tasks: page.map(toTaskProto), nextPageToken };
+    });
+  }
+
+  /** Reads the log from a logical offset (bytes since the task began, dropped head included). */
+  async readLog(id: string, offset: number, limit: number): Promise<{ data: Buffer; nextOffset: number; eof: boolean }> {
+    if (offset < 0 || limit < 0) throw invalidArgument('BAD_RANGE', 'offset and limit must not be negative');
+    const task = await this.find(id);
+    return this.readChunk(task, offset, Math.min(limit || 64 * 1024, MAX_READ));
+  }
+
+  private readChunk(task: TaskRow, offset: number, limit: number) {
+    const path = join(task.runDir, 'output.log');
+    let dropped = 0;
+    try {
+      dropped = Number(readFileSync(join(task.runDir, 'dropped'), 'utf8')) || 0;
+    } catch {
+      // nothing dropped yet
+    }
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {
+      // not started yet
+    }
+    const start = Math.max(0, offset - dropped);
+    const length = Math.max(0, Math.min(limit, size - start));
+    const data = Buffer.alloc(length);
+    if (length > 0) {
+      const fd = openSync(path, 'r');
+      readSync(fd, data, 0, length, start);
+      closeSync(fd);
+    }
+    const nextOffset = dropped + start + length;
+    return { data, nextOffset, eof: isFinished(task.state) && nextOffset >= dropped + size };
+  }
+
+  /** Streams the log from `offset` until the task has ended and everything was sent. */
+  async *followLog(id: string, offset: number, signal: AbortSignal): AsyncGenerator<{ data: Buffer; offset: number }> {
+    let cursor = offset;
+    await this.find(id);
+    while (!signal.aborted) {
+      const task = await this.find(id);
+      const chunk = this.readChunk(task, cursor, MAX_READ);
+      if (chunk.data.length > 0) yield { data: chunk.data, offset: cursor };
+      cursor = chunk.nextOffset;
+      if (chunk.eof) return;
+      if (chunk.data.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  // ---- recovery -------------------------------------------------------------------------
+
+  /**
+   * Start-up marking, before serving. RUNNING tasks: exit file → final state from it; runner
+   * alive → re-adopted (observed by the monitor); neither → INTERRUPTED. Dead locks are
+   * released, queues resume. Idempotent: a second run finds nothing to change.
+   */
+  async recover(): Promise<Omit<RecoverySummary, 'jobsRetried' | 'jobsFailed' | 'removalsRetried'>> {
+    const summary = { tasksReadopted: 0, tasksFinalized: 0, tasksInterrupted: 0, locksReleased: 0 };
+    for (const task of await this.store.read().find(TaskSchema, { state: 'RUNNING' })) {
+      const outcome = this.readOutcome(task);
+      if (outcome) {
+        await this.finish(task, outcome, true);
+        summary.tasksFinalized++;
+      } else if (probeProcess(task).alive) {
+        this.running.set(task.id, { pid: task.pid, sessionId: task.sessionId });
+        summary.tasksReadopted++;
+      } else {
+        await this.finish(task, this.readOutcome(task) ?? { kind: 'vanished' }, true);
+        summary.tasksInterrupted++;
+      }
+    }
+    summary.locksReleased = await this.locks.releaseDead();
+    const queued = await this.store.read().find(TaskSchema, { state: 'QUEUED' }, { fields: ['sessionId'] });
+    for (const sessionId of new Set(queued.map((t) => t.sessionId))) this.kick(sessionId);
+    return summary;
+  }
+
+  /** Stops probing and scheduling; running tasks keep running (their runners are detached). */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.monitor);
+  }
+
+  private emitTask(tx: Tx, row: TaskRow, type: string): void {
+    tx.emit({ type, resource: taskResource(row.id), payload: { $case: 'task', value: toTaskProto(row) } });
+  }
+}
+
