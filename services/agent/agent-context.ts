@@ -1,6 +1,7 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import type { Logger } from '../common/logging.js';
 import type { RepoService } from './repos/repo-service.js';
+import type { JobService } from './jobs/job-service.js';
 import type { LockService } from './procs/lock-service.js';
 import type { SessionService } from './sessions/session-service.js';
 import type { TaskService } from './tasks/task-service.js';
@@ -24,6 +25,7 @@ export interface AgentContext {
   sessions: SessionService;
   tasks: TaskService;
   locks: LockService;
+  jobs: JobService;
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

@@ -10,6 +10,7 @@ import type { AgentContext, AgentIdentity } from './agent-context.js';
 import { EventLog } from './events/event-log.js';
 import { startLink, type RunningLink } from './link/link-client.js';
 import { RepoService } from './repos/repo-service.js';
+import { JobService } from './jobs/job-service.js';
 import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
 import { TaskService } from './tasks/task-service.js';
@@ -37,6 +38,7 @@ export interface AgentOptions {
   taskRetention?: number | undefined;
   taskLogCapBytes?: number | undefined;
   cancelGraceMs?: number | undefined;
+  jobConcurrency?: number | undefined;
   /** How often due RETRY_REMOVE rows are retried. */
   retryIntervalMs?: number | undefined;
   log: Logger;
@@ -97,6 +99,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logCapBytes: options.taskLogCapBytes,
     cancelGraceMs: options.cancelGraceMs,
   });
+  const jobs = new JobService({
+    store,
+    repos,
+    sessions,
+    dataDir,
+    worktreeRoot: realRoot,
+    log: options.log.child({ component: 'jobs' }),
+    concurrency: options.jobConcurrency,
+  });
   const context: AgentContext = {
     identity,
     worktreeRoot: realRoot,
@@ -106,11 +117,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     sessions,
     tasks,
     locks,
+    jobs,
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
   // Recovery is start-up: reality and the database agree before the first call is served.
-  const recovered = await recover(store, sessions, tasks);
+  const recovered = await recover(store, sessions, tasks, jobs);
   log.info(recovered, 'start-up recovery done');
   tasks.startMonitor();
   const retryTimer = setInterval(() => {
@@ -144,6 +156,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     async close() {
       clearInterval(retryTimer);
       tasks.stop();
+      jobs.stop();
       shutdown.abort();
       await link?.close();
       await server.close();

@@ -22,6 +22,7 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --task-retention N        newest tasks kept per session (default 1000)
   --task-log-cap BYTES      log bytes kept per task, the tail (default 8388608)
   --cancel-grace DURATION   SIGTERM to SIGKILL on cancel (default 5s)
+  --job-concurrency N       background jobs run at once, one per repo (default 4)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
@@ -53,6 +54,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
       'task-retention': { type: 'string' },
       'task-log-cap': { type: 'string' },
       'cancel-grace': { type: 'string' },
+      'job-concurrency': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -76,6 +78,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
     taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
     taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
     cancelGraceMs: values['cancel-grace'] ? parseDuration(values['cancel-grace']) : undefined,
+    jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
     log,
   });
   closeOnSignals(

@@ -1,8 +1,9 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import { toRepoProto } from './repos/repo-mapper.js';
 import { toSessionProto } from './sessions/session-mapper.js';
-import { LockSchema, RepoSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
+import { JobSchema, LockSchema, RepoSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
 import { toLockProto, toTaskProto } from './tasks/task-mapper.js';
+import { toJobProto } from './jobs/job-mapper.js';
 
 /** Recent tasks per snapshot: a projection needs the live ones and some history, not all. */
 const SNAPSHOT_TASKS = 5000;
@@ -17,6 +18,7 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
     const tasks = await em.find(TaskSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
     const running = new Set(tasks.filter((t) => t.state === 'RUNNING').map((t) => t.sessionId));
     const locks = await em.find(LockSchema, {}, { orderBy: { directory: 'asc' } });
+    const jobs = await em.find(JobSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
     return {
       repos: repos.map(toRepoProto),
       sessions: sessions.map((s) =>
@@ -27,7 +29,7 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
         ),
       ),
       tasks: tasks.reverse().map(toTaskProto),
-      jobs: [],
+      jobs: jobs.reverse().map(toJobProto),
       syncs: [],
       locks: locks.map(toLockProto),
     };

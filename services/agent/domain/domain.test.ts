@@ -4,6 +4,7 @@ import { branchNameProblem } from './branch-name.js';
 import { dirtinessReasons, isDirty, parsePorcelainStatus } from './dirtiness.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
 import type { WorktreeStateName } from '../store/entities.js';
+import { afterRestart, pickNextJob, stackOrder } from './job-kinds.js';
 
 describe('branchNameProblem agrees with git check-ref-format --branch', () => {
   const names = [
@@ -74,5 +75,33 @@ describe('worktree lifecycle', () => {
     expect(sessionStateFor('STOPPED', ['ACTIVE'])).toBe('ACTIVE');
     expect(sessionStateFor('ARCHIVED', ['ACTIVE'])).toBe('ARCHIVED');
     expect(sessionStateFor('PENDING_BRANCH', [])).toBe('PENDING_BRANCH');
+  });
+});
+
+describe('job scheduling rules', () => {
+  const at = (id: string, repoId: string, t: number) => ({ id, repoId, createdAt: new Date(t) });
+  it('picks the oldest job whose repo is free, within the concurrency bound', () => {
+    const queued = [at('j3', 'r1', 3), at('j1', 'r1', 1), at('j2', 'r2', 2), at('j4', '', 4)];
+    expect(pickNextJob(queued, new Set(), 0, 2)?.id).toBe('j1');
+    expect(pickNextJob(queued, new Set(['r1']), 1, 2)?.id).toBe('j2');
+    expect(pickNextJob(queued, new Set(['r1', 'r2']), 1, 3)?.id).toBe('j4'); // repo-less jobs never wait on a repo
+    expect(pickNextJob(queued, new Set(), 2, 2)).toBeUndefined();
+  });
+  it('retries only idempotent kinds after a restart', () => {
+    expect(afterRestart('sync_repo')).toEqual({ state: 'QUEUED', error: '' });
+    expect(afterRestart('register_branch').state).toBe('QUEUED');
+    for (const kind of ['rebase_branch', 'restack_branch', 'reparent_branch', 'cleanup_session', 'restore_sessions'] as const) {
+      expect(afterRestart(kind)).toEqual({ state: 'FAILED', error: 'interrupted by agent restart' });
+    }
+  });
+  it('orders a stack parents first and survives cycles', () => {
+    const parents = new Map([
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'a'],
+      ['a', 'main'],
+    ]);
+    expect(stackOrder('a', parents)).toEqual(['a', 'b', 'c', 'd']);
+    expect(stackOrder('x', new Map([['x', 'y'], ['y', 'x']]))).toEqual(['x', 'y']);
   });
 });

@@ -2,19 +2,20 @@ import type { RecoverySummary } from '../../../gen/grove/agent/v1/resources.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { Store } from '../store/store.js';
 import type { TaskService } from '../tasks/task-service.js';
+import type { JobService } from '../jobs/job-service.js';
 
 /**
  * Recovery is start-up: before serving, the database is reconciled with reality (worktrees
  * on disk, runner processes, exit files, lock holders) and one `agent.recovered` event
  * carries the counts. Every step is idempotent, so a second run changes nothing.
  */
-export async function recover(store: Store, sessions: SessionService, tasks: TaskService): Promise<RecoverySummary> {
+export async function recover(store: Store, sessions: SessionService, tasks: TaskService, jobs: JobService): Promise<RecoverySummary> {
   const worktrees = await sessions.reconcile();
   const taskCounts = await tasks.recover();
+  const jobCounts = await jobs.recover();
   const summary: RecoverySummary = {
     ...taskCounts,
-    jobsRetried: 0,
-    jobsFailed: 0,
+    ...jobCounts,
     removalsRetried: worktrees.removalsRetried,
   };
   await store.transact(async (tx) => {

@@ -95,6 +95,18 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async *followTaskLog(request, context: CallContext) {
       yield* ctx.tasks.followLog(request.id, request.offset, AbortSignal.any([context.signal, ctx.shutdown]));
     },
+    async submitJob(request) {
+      return { job: await ctx.jobs.submit(request) };
+    },
+    async getJob(request) {
+      return ctx.jobs.get(request.id);
+    },
+    async listJobs(request) {
+      return ctx.jobs.list(request);
+    },
+    async cancelJob(request) {
+      return { job: await ctx.jobs.cancel(request.id) };
+    },
     async listLocks() {
       return { locks: await ctx.locks.list() };
     },

@@ -54,7 +54,7 @@ export function toSessionProto(row: SessionRow, worktrees: WorktreeRow[], workin
     updateTime: row.updatedAt,
     agentId: '',
     lastSeenTime: undefined,
-    pendingJobId: '',
+    pendingJobId: row.pendingJobId,
     lastError: row.lastError,
   };
 }

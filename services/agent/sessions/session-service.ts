@@ -67,7 +67,12 @@ interface PlannedWorktree {
   path: string;
   /** Set when the branch is new: the commit it starts from. */
   startCommit?: string;
+  /** The branch exists only on a remote: a register_branch job must fetch and attach it. */
+  remoteOnly?: boolean;
 }
+
+/** Submits the register_branch job of a PENDING_BRANCH session (the job service, bound late). */
+export type BranchJobSubmitter = (sessionId: string, repoId: string, branch: string) => Promise<string>;
 
 export const preservedRefFor = (sessionId: string, repoName: string) => `${PRESERVED_PREFIX}/${sessionId}/${repoName}`;
 
@@ -90,6 +95,7 @@ export class SessionService {
   private readonly root: string;
   private readonly log: Logger;
   private readonly isWorking: WorkingProbe;
+  private submitBranchJob: BranchJobSubmitter | undefined;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -97,6 +103,11 @@ export class SessionService {
     this.root = options.worktreeRoot;
     this.log = options.log;
     this.isWorking = options.isWorking ?? (async () => false);
+  }
+
+  /** Jobs and sessions need each other; the job service registers itself here. */
+  bindBranchJobs(submit: BranchJobSubmitter): void {
+    this.submitBranchJob = submit;
   }
 
   // ---- create ---------------------------------------------------------------------------
@@ -129,6 +140,7 @@ export class SessionService {
     const id = newId('ses');
     return this.locks.run(repos.map((r) => `repo:${r.id}`), async () => {
       const plan = await this.planWorktrees(id, branch, request.base, repos);
+      if (plan.some((item) => item.remoteOnly)) return this.createPending(id, request, plan);
       const made: PlannedWorktree[] = [];
       try {
         for (const item of plan) {
@@ -152,6 +164,7 @@ export class SessionService {
           labels: request.labels,
           requestId: request.requestId || null,
           lastError: '',
+          pendingJobId: '',
           createdAt: now,
           updatedAt: now,
         });
@@ -198,6 +211,8 @@ export class SessionService {
           );
         }
         plan.push({ repo, path });
+      } else if (!base && (await this.remoteTrackingBranch(repo, branch))) {
+        plan.push({ repo, path, remoteOnly: true });
       } else {
         const from = base || repo.defaultBranch;
         const startCommit = await resolveCommit(repo.path, from);
@@ -208,6 +223,104 @@ export class SessionService {
       }
     }
     return plan;
+  }
+
+  /** A branch known only as a remote-tracking ref (cheap, local: no network here). */
+  private async remoteTrackingBranch(repo: RepoRow, branch: string): Promise<string | undefined> {
+    const refs = await listRefs(repo.path, 'refs/remotes/');
+    return refs.find((r) => r.ref.split('/').slice(3).join('/') === branch)?.ref;
+  }
+
+  /**
+   * A session on a branch that must first be fetched: recorded at once in PENDING_BRANCH with
+   * REMOVED rows, and a register_branch job per remote-only repo. When the jobs succeed the
+   * rows are restored and the session turns ACTIVE; a failed job's error shows on the session.
+   */
+  private async createPending(id: string, request: CreateSessionRequest, plan: PlannedWorktree[]): Promise<Session> {
+    if (!this.submitBranchJob) throw failedPrecondition('JOBS_UNAVAILABLE', 'branch registration jobs are not available');
+    const now = new Date();
+    await this.store.transact(async (tx) => {
+      tx.em.create(SessionSchema, {
+        id,
+        title: request.title,
+        branch: request.branch,
+        base: request.base,
+        state: 'PENDING_BRANCH',
+        labels: request.labels,
+        requestId: request.requestId || null,
+        lastError: '',
+        pendingJobId: '',
+        createdAt: now,
+        updatedAt: now,
+      });
+      await tx.em.flush();
+      for (const item of plan) {
+        tx.em.create(WorktreeSchema, {
+          sessionId: id,
+          repoId: item.repo.id,
+          repoName: item.repo.name,
+          path: item.path,
+          branch: request.branch,
+          createdBranch: false,
+          state: 'REMOVED',
+          preservedRef: '',
+          preservedCommit: '',
+          lastError: '',
+          drift: '',
+          removeAttempts: 0,
+          nextRetryAt: null,
+        });
+      }
+      await tx.em.flush();
+      await this.emitSession(tx, id, 'session.created');
+    });
+    let jobId = '';
+    for (const item of plan.filter((p) => p.remoteOnly)) {
+      jobId = await this.submitBranchJob(id, item.repo.id, request.branch);
+    }
+    await this.store.transact(async (tx) => {
+      const session = await tx.em.findOneOrFail(SessionSchema, { id });
+      session.pendingJobId = jobId;
+      await tx.em.flush();
+      await this.emitSession(tx, id, 'session.updated');
+    });
+    this.log.info({ session: id, branch: request.branch, job: jobId }, 'session waiting for its branch');
+    return this.get(id);
+  }
+
+  /** Called when a session's register_branch job ends: activate, or show why not. */
+  async branchJobEnded(sessionId: string, outcome: { ok: boolean; error: string; stillPending: boolean }): Promise<void> {
+    await this.locks.run(`session:${sessionId}`, async () => {
+      const session = await this.store.read().findOne(SessionSchema, { id: sessionId });
+      if (!session || session.state !== 'PENDING_BRANCH') return;
+      if (!outcome.ok || outcome.stillPending) {
+        if (!outcome.ok) await this.setSession(sessionId, { lastError: `branch registration failed: ${outcome.error}` });
+        return;
+      }
+      await this.setSession(sessionId, { state: 'STOPPED', lastError: '', pendingJobId: '' });
+      const { rows } = await this.load(sessionId);
+      const moved: MovedPath[] = [];
+      for (const row of rows) {
+        const repo = await this.repoOf(row);
+        if (repo) await this.restoreRow(row, repo, moved);
+      }
+      this.log.info({ session: sessionId }, 'branch registered; session active');
+    });
+  }
+
+  /** Kill or cleanup of a session still waiting for its branch: it stops waiting. */
+  private async abandonPending(id: string): Promise<void> {
+    const session = await this.store.read().findOne(SessionSchema, { id });
+    if (session?.state === 'PENDING_BRANCH') await this.setSession(id, { state: 'STOPPED', pendingJobId: '' });
+  }
+
+  private async setSession(id: string, changes: Partial<SessionRow>): Promise<void> {
+    await this.store.transact(async (tx) => {
+      const session = await tx.em.findOneOrFail(SessionSchema, { id });
+      Object.assign(session, changes, { updatedAt: new Date() });
+      await tx.em.flush();
+      await this.emitSession(tx, id, 'session.updated');
+    });
   }
 
   // The worktrees were made moments ago by us: nothing in them is the user's.
@@ -328,6 +441,7 @@ export class SessionService {
         await this.transition(row, 'kill', { lastError: '' });
       }
       await rmdir(join(this.root, id)).catch(() => undefined);
+      if (refusals.length === 0) await this.abandonPending(id);
       const session = await this.get(id);
       if (refusals.length === 0) this.log.info({ session: id }, 'session killed');
       return { freed: refusals.length === 0, refusals, session };
@@ -378,6 +492,7 @@ export class SessionService {
         if (repo) await this.preserveAndRemove(row, repo);
       }
       await rmdir(join(this.root, id)).catch(() => undefined);
+      await this.abandonPending(id);
       this.log.info({ session: id }, 'session cleaned up');
       return this.get(id);
     });

@@ -54,6 +54,8 @@ export const SessionSchema = defineEntity({
     labels: p.json<Record<string, string>>(),
     requestId: p.string().nullable(),
     lastError: p.string(),
+    // The register_branch job a PENDING_BRANCH session waits for.
+    pendingJobId: p.string(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },
@@ -131,4 +133,65 @@ export const LockSchema = defineEntity({
 });
 export type LockRow = InferEntity<typeof LockSchema>;
 
-export const ALL_ENTITIES = [MetaSchema, RepoSchema, EventSchema, SessionSchema, WorktreeSchema, TaskSchema, LockSchema];
+export type JobKindName =
+  | 'sync_repo'
+  | 'register_branch'
+  | 'rebase_branch'
+  | 'restack_branch'
+  | 'reparent_branch'
+  | 'cleanup_session'
+  | 'restore_sessions';
+export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+export const JobSchema = defineEntity({
+  name: 'JobRow',
+  tableName: 'job',
+  properties: {
+    id: p.string().primary(),
+    kind: p.string().$type<JobKindName>(),
+    state: p.string().$type<JobStateName>(),
+    repoId: p.string(),
+    branch: p.string(),
+    base: p.string(),
+    sessionId: p.string(),
+    sessionIds: p.json<string[]>(),
+    idempotencyKey: p.string().nullable(),
+    progressPercent: p.integer(),
+    progressMessage: p.string(),
+    result: p.string(),
+    error: p.string(),
+    attempts: p.integer(),
+    cancelRequested: p.boolean(),
+    createdAt: p.datetime(),
+    startedAt: p.datetime().nullable(),
+    endedAt: p.datetime().nullable(),
+  },
+});
+export type JobRow = InferEntity<typeof JobSchema>;
+
+export const BranchSchema = defineEntity({
+  name: 'BranchRow',
+  tableName: 'branch',
+  properties: {
+    repoId: p.string().primary(),
+    name: p.string().primary(),
+    parent: p.string(),
+    upstream: p.string(),
+    head: p.string(),
+    registeredAt: p.datetime(),
+  },
+  primaryKeys: ['repoId', 'name'],
+});
+export type BranchRow = InferEntity<typeof BranchSchema>;
+
+export const ALL_ENTITIES = [
+  MetaSchema,
+  RepoSchema,
+  EventSchema,
+  SessionSchema,
+  WorktreeSchema,
+  TaskSchema,
+  LockSchema,
+  JobSchema,
+  BranchSchema,
+];

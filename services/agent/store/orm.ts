@@ -7,6 +7,8 @@ import { ALL_ENTITIES } from './entities.js';
 import { Migration0001Initial } from './migrations/0001-initial.js';
 import { Migration0002Sessions } from './migrations/0002-sessions.js';
 import { Migration0003Tasks } from './migrations/0003-tasks.js';
+import { Migration0004Jobs } from './migrations/0004-jobs.js';
+import { Migration0005PendingBranch } from './migrations/0005-pending-branch.js';
 
 export type AgentOrm = MikroORM;
 
@@ -14,6 +16,8 @@ const MIGRATIONS = [
   { name: '0001-initial', class: Migration0001Initial },
   { name: '0002-sessions', class: Migration0002Sessions },
   { name: '0003-tasks', class: Migration0003Tasks },
+  { name: '0004-jobs', class: Migration0004Jobs },
+  { name: '0005-pending-branch', class: Migration0005PendingBranch },
 ];
 
 /**

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { git } from './git.js';
+
+export async function remotes(repoPath: string): Promise<string[]> {
+  const { stdout } = await git(['remote'], { cwd: repoPath });
+  return stdout.split('\n').filter(Boolean);
+}
+
+export async function fetchPrune(repoPath: string, remote: string, signal: AbortSignal): Promise<string> {
+  const { stderr } = await git(['fetch', '--prune', '--no-write-fetch-head', '--', remote], { cwd: repoPath, signal });
+  return stderr.trim();
+}
+
+/** `origin/main` style upstream of a branch, or ''. */
+export async function upstreamOf(repoPath: string, branch: string): Promise<string> {
+  const result = await git(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '--end-of-options', `${branch}@{upstream}`], {
+    cwd: repoPath,
+    allowFailure: true,
+  });
+  return result.code === 0 ? result.stdout.trim() : '';
+}
+
+export async function createTrackingBranch(repoPath: string, branch: string, remoteRef: string): Promise<void> {
+  await git(['branch', '--track', '--', branch, remoteRef], { cwd: repoPath });
+}
+
+/** Whether a rebase is stopped in this worktree (found through --git-path: linked worktrees work). */
+export async function rebaseInProgress(worktree: string): Promise<boolean> {
+  for (const name of ['rebase-merge', 'rebase-apply']) {
+    const { stdout } = await git(['rev-parse', '--path-format=absolute', '--git-path', name], { cwd: worktree });
+    if (existsSync(stdout.trim())) return true;
+  }
+  return false;
+}
+
+export async function abortRebase(worktree: string): Promise<void> {
+  await git(['rebase', '--abort'], { cwd: worktree, allowFailure: true });
+}
+
+export type RebaseResult = { ok: true; head: string } | { ok: false; conflicts: string[]; message: string };
+
+/**
+ * Rebases the branch checked out in `worktree` onto `onto`. On a conflict the rebase is
+ * aborted, leaving the worktree exactly as it was, and the conflicting paths are returned.
+ * `beforeAbort` runs while the conflict is still in place (a test crash point).
+ */
+export async function rebaseOnto(worktree: string, onto: string, signal: AbortSignal, beforeAbort?: () => void): Promise<RebaseResult> {
+  // Rebase rewrites commits and needs a committer: fall back to Grove only where none is configured.
+  const identity = await git(['config', '--get', 'user.email'], { cwd: worktree, allowFailure: true });
+  const env = {
+    GIT_EDITOR: 'true',
+    GIT_SEQUENCE_EDITOR: 'true',
+    ...(identity.code === 0 ? {} : { GIT_COMMITTER_NAME: 'Grove', GIT_COMMITTER_EMAIL: 'grove@localhost' }),
+  };
+  const result = await git(['rebase', '--no-autostash', '--end-of-options', onto], { cwd: worktree, signal, env, allowFailure: true });
+  if (result.code === 0) {
+    const head = (await git(['rev-parse', 'HEAD'], { cwd: worktree })).stdout.trim();
+    return { ok: true, head };
+  }
+  const conflicts = (await git(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd: worktree, allowFailure: true })).stdout
+    .split('\0')
+    .filter(Boolean);
+  beforeAbort?.();
+  if (await rebaseInProgress(worktree)) await abortRebase(worktree);
+  return { ok: false, conflicts, message: (result.stderr || result.stdout).trim().split('\n').slice(0, 5).join('\n') };
+}

@@ -1,0 +1,495 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service.js';
+import { JobKind, type Job } from '../../../gen/grove/agent/v1/resources.js';
+import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
+import { isWellFormedId, newId } from '../../common/ids.js';
+import type { Logger } from '../../common/logging.js';
+import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
+import { crashPoint } from '../crash-points.js';
+import { branchNameProblem } from '../domain/branch-name.js';
+import { afterRestart, isJobFinished, JOB_KINDS, pickNextJob, stackOrder } from '../domain/job-kinds.js';
+import { GitError } from '../git/git.js';
+import { abortRebase, createTrackingBranch, fetchPrune, rebaseInProgress, rebaseOnto, remotes, upstreamOf } from '../git/branches.js';
+import { addWorktree, branchCommit, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit, worktreeStatus } from '../git/worktrees.js';
+import { isDirty } from '../domain/dirtiness.js';
+import type { RepoService } from '../repos/repo-service.js';
+import type { SessionService } from '../sessions/session-service.js';
+import { BranchSchema, JobSchema, type JobRow, type RepoRow } from '../store/entities.js';
+import type { Store } from '../store/store.js';
+import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
+
+export interface JobServiceOptions {
+  store: Store;
+  repos: RepoService;
+  sessions: SessionService;
+  dataDir: string;
+  worktreeRoot: string;
+  log: Logger;
+  /** Jobs running at once across all repos (one per repo at most). */
+  concurrency?: number | undefined;
+}
+
+/** A job's work failed in a way the user can act on: the job ends FAILED with this message. */
+class JobFailure extends Error {}
+
+interface JobRun {
+  job: JobRow;
+  repo: RepoRow | undefined;
+  signal: AbortSignal;
+  progress(percent: number, message: string): Promise<void>;
+}
+
+/**
+ * Durable background jobs. Submission validates only cheap local inputs and writes the row:
+ * it never runs git. Workers pick queued jobs oldest first, at most one per repo and
+ * `concurrency` overall; every change of a job is an event, so clients watch instead of
+ * waiting on a response.
+ */
+export class JobService {
+  private readonly running = new Map<string, { repoId: string; abort: AbortController }>();
+  private readonly store: Store;
+  private readonly repos: RepoService;
+  private readonly sessions: SessionService;
+  private readonly scratch: string;
+  private readonly worktreeRoot: string;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private stopped = false;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(options: JobServiceOptions) {
+    this.store = options.store;
+    this.repos = options.repos;
+    this.sessions = options.sessions;
+    this.scratch = join(options.dataDir, 'job-worktrees');
+    this.worktreeRoot = options.worktreeRoot;
+    this.log = options.log;
+    this.concurrency = options.concurrency ?? 4;
+    this.sessions.bindBranchJobs((sessionId, repoId, branch) => this.submitForSession(sessionId, repoId, branch));
+  }
+
+  // ---- submit ---------------------------------------------------------------------------
+
+  async submit(request: SubmitJobRequest): Promise<Job> {
+    const kind = jobKindFromProto(request.kind);
+    if (!kind) throw invalidArgument('BAD_JOB_KIND', `unknown job kind ${JobKind[request.kind] ?? request.kind}`);
+    const rule = JOB_KINDS[kind];
+    if (request.idempotencyKey.length > 200) throw invalidArgument('BAD_KEY', 'idempotency_key is over 200 characters');
+    if (request.idempotencyKey) {
+      const existing = await this.store.read().findOne(JobSchema, { idempotencyKey: request.idempotencyKey });
+      if (existing) return toJobProto(existing);
+    }
+    let repoId = '';
+    if (rule.needsRepo) {
+      if (!request.repoId) throw invalidArgument('REPO_REQUIRED', `a ${kind} job needs a repo`);
+      repoId = (await this.repos.find(request.repoId)).id;
+    }
+    for (const [field, needed] of [
+      ['branch', rule.needsBranch],
+      ['base', rule.needsBase],
+    ] as const) {
+      const value = request[field];
+      if (needed && !value) throw invalidArgument(`${field.toUpperCase()}_REQUIRED`, `a ${kind} job needs a ${field}`);
+      const problem = value ? branchNameProblem(value) : undefined;
+      if (problem) throw invalidArgument(`BAD_${field.toUpperCase()}`, `${field} "${value}" ${problem}`);
+    }
+    if (rule.needsSession) await this.sessions.get(request.sessionId);
+    if (rule.needsSessions) {
+      if (request.sessionIds.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name the sessions to restore');
+      for (const id of request.sessionIds) await this.sessions.get(id);
+    }
+    const job = await this.store.transact(async (tx) => {
+      const row = tx.em.create(JobSchema, {
+        id: newId('job'),
+        kind,
+        state: 'QUEUED',
+        repoId,
+        branch: request.branch,
+        base: request.base,
+        sessionId: rule.needsSession ? request.sessionId : '',
+        sessionIds: rule.needsSessions ? request.sessionIds : [],
+        idempotencyKey: request.idempotencyKey || null,
+        progressPercent: 0,
+        progressMessage: 'queued',
+        result: '',
+        error: '',
+        attempts: 0,
+        cancelRequested: false,
+        createdAt: new Date(),
+        startedAt: null,
+        endedAt: null,
+      });
+      tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
+      return row;
+    });
+    this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
+    this.pump();
+    return toJobProto(job);
+  }
+
+  // ---- read / cancel --------------------------------------------------------------------
+
+  async get(id: string): Promise<Job> {
+    return toJobProto(await this.find(id));
+  }
+
+  private async find(id: string): Promise<JobRow> {
+    if (!id) throw invalidArgument('JOB_REQUIRED', 'a job id is required');
+    if (!isWellFormedId('job', id)) throw invalidArgument('BAD_JOB_ID', `"${id.slice(0, 64)}" is not a job id`);
+    const row = await this.store.read().findOne(JobSchema, { id });
+    if (!row) throw notFound('JOB_NOT_FOUND', `no job "${id}" on this agent`);
+    return row;
+  }
+
+  async list(request: { pageSize: number; pageToken: string; state: number; kind: number; repoId: string }) {
+    const size = pageSize(request.pageSize);
+    const after = decodePageToken(request.pageToken);
+    const state = request.state ? jobStateFromProto(request.state) : undefined;
+    const kind = request.kind ? jobKindFromProto(request.kind) : undefined;
+    const repoId = request.repoId ? (await this.repos.find(request.repoId)).id : undefined;
+    return this.store.readConsistent(async (em) => {
+      const rows = await em.find(
+        JobSchema,
+        { ...(state ? { state } : {}), ...(kind ? { kind } : {}), ...(repoId ? { repoId } : {}), ...(after ? { id: { $gt: after } } : {}) },
+        { orderBy: { id: 'asc' }, limit: size + 1 },
+      );
+      const { page, nextPageToken } = takePage(rows, size, (j) => j.id);
+      return { jobs: page.map(toJobProto), nextPageToken };
+    });
+  }
+
+  /** QUEUED: CANCELLED at once. RUNNING: its git is aborted, the repo made consistent, then CANCELLED. */
+  async cancel(id: string): Promise<Job> {
+    const job = await this.find(id);
+    if (job.state === 'QUEUED') {
+      await this.update(job.id, { state: 'CANCELLED', cancelRequested: true, endedAt: new Date(), progressMessage: 'cancelled before it started' }, 'job.ended', (row) => row.state === 'QUEUED');
+    } else if (job.state === 'RUNNING') {
+      await this.update(job.id, { cancelRequested: true }, 'job.cancelling');
+      this.running.get(job.id)?.abort.abort();
+    }
+    return this.get(id);
+  }
+
+  // ---- workers --------------------------------------------------------------------------
+
+  /** Starts queued jobs while concurrency and per-repo exclusivity allow. */
+  private pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      do {
+        this.pumpAgain = false;
+        const queued = await this.store.read().find(JobSchema, { state: 'QUEUED' }, { orderBy: { createdAt: 'asc' }, limit: 500 });
+        const busy = new Set([...this.running.values()].map((r) => r.repoId).filter(Boolean));
+        for (;;) {
+          const next = pickNextJob(queued, busy, this.running.size, this.concurrency);
+          if (!next || this.stopped) break;
+          queued.splice(queued.indexOf(next), 1);
+          if (next.repoId) busy.add(next.repoId);
+          await this.launch(next);
+        }
+      } while (this.pumpAgain && !this.stopped);
+    })()
+      .catch((err: unknown) => this.log.error({ err }, 'job scheduling failed'))
+      .finally(() => (this.pumping = false));
+  }
+
+  private async launch(queued: JobRow): Promise<void> {
+    const abort = new AbortController();
+    const started = await this.update(
+      queued.id,
+      { state: 'RUNNING', startedAt: new Date(), attempts: queued.attempts + 1, progressPercent: 0, progressMessage: 'started' },
+      'job.started',
+      (row) => row.state === 'QUEUED',
+    );
+    if (!started) return;
+    this.running.set(queued.id, { repoId: queued.repoId, abort });
+    void this.execute(started, abort.signal).finally(() => {
+      this.running.delete(queued.id);
+      this.pump();
+    });
+  }
+
+  private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
+    const run: JobRun = {
+      job,
+      repo: job.repoId ? await this.repos.find(job.repoId).catch(() => undefined) : undefined,
+      signal,
+      progress: async (percent, message) => {
+        await this.update(job.id, { progressPercent: percent, progressMessage: message }, 'job.progress');
+      },
+    };
+    try {
+      if (JOB_KINDS[job.kind].needsRepo && !run.repo) throw new JobFailure('the repo was removed');
+      const result = await this.perform(run);
+      const fresh = await this.find(job.id);
+      await this.update(
+        job.id,
+        fresh.cancelRequested
+          ? { state: 'CANCELLED', endedAt: new Date(), progressMessage: 'cancelled' }
+          : { state: 'SUCCEEDED', endedAt: new Date(), progressPercent: 100, progressMessage: 'done', result },
+        'job.ended',
+      );
+    } catch (err) {
+      const fresh = await this.find(job.id);
+      const message =
+        err instanceof JobFailure || err instanceof GroveError
+          ? err.message
+          : err instanceof GitError
+            ? err.message
+            : `unexpected error: ${(err as Error)?.message ?? err}`;
+      if (!(err instanceof JobFailure || err instanceof GroveError || err instanceof GitError || fresh.cancelRequested)) {
+        this.log.error({ err, job: job.id }, 'job failed unexpectedly');
+      }
+      await this.update(
+        job.id,
+        fresh.cancelRequested
+          ? { state: 'CANCELLED', endedAt: new Date(), progressMessage: 'cancelled' }
+          : { state: 'FAILED', endedAt: new Date(), error: message, progressMessage: 'failed' },
+        'job.ended',
+      );
+    }
+    const final = await this.find(job.id);
+    this.log.info({ job: job.id, kind: job.kind, state: final.state, error: final.error || undefined }, 'job ended');
+    if (final.kind === 'register_branch' && final.sessionId) await this.notifySession(final);
+  }
+
+  private async perform(run: JobRun): Promise<string> {
+    switch (run.job.kind) {
+      case 'sync_repo':
+        return this.syncRepo(run);
+      case 'register_branch':
+        return this.registerBranch(run);
+      case 'rebase_branch':
+        return this.rebase(run, run.job.branch, run.job.base || (await this.parentOf(run, run.job.branch)));
+      case 'reparent_branch':
+        await this.recordParent(run.repo!, run.job.branch, run.job.base);
+        return this.rebase(run, run.job.branch, run.job.base);
+      case 'restack_branch':
+        return this.restack(run);
+      case 'cleanup_session':
+        await this.sessions.cleanup(run.job.sessionId);
+        return `session ${run.job.sessionId} cleaned up`;
+      case 'restore_sessions': {
+        const { moved } = await this.sessions.restore(run.job.sessionIds, false);
+        return `restored ${run.job.sessionIds.length} session(s)${moved.length ? `; moved aside: ${moved.map((m) => m.to).join(', ')}` : ''}`;
+      }
+    }
+  }
+
+  private async syncRepo(run: JobRun): Promise<string> {
+    const repo = run.repo!;
+    const [remote] = await remotes(repo.path);
+    if (!remote) throw new JobFailure(`repo "${repo.name}" has no remote to fetch from`);
+    await run.progress(10, `fetching from ${remote}`);
+    const output = await fetchPrune(repo.path, remote, run.signal);
+    return output ? `fetched from ${remote}: ${output.split('\n').length} update(s)` : `fetched from ${remote}: up to date`;
+  }
+
+  /** Attaches an existing branch (creating a local one tracking origin if only that exists). */
+  private async registerBranch(run: JobRun): Promise<string> {
+    const repo = run.repo!;
+    const branch = run.job.branch;
+    await run.progress(10, `looking for ${branch}`);
+    if (!(await branchCommit(repo.path, branch))) {
+      const [remote] = await remotes(repo.path);
+      if (remote) {
+        await run.progress(30, `fetching ${branch} from ${remote}`);
+        await fetchPrune(repo.path, remote, run.signal);
+      }
+      if (remote && (await resolveCommit(repo.path, `refs/remotes/${remote}/${branch}`))) {
+        await createTrackingBranch(repo.path, branch, `${remote}/${branch}`);
+      } else {
+        throw new JobFailure(`branch "${branch}" exists neither locally nor on a remote of "${repo.name}"`);
+      }
+    }
+    const parent = run.job.base || (await this.store.read().findOne(BranchSchema, { repoId: repo.id, name: branch }))?.parent || repo.defaultBranch;
+    const upstream = await upstreamOf(repo.path, branch);
+    const head = (await branchCommit(repo.path, branch))!;
+    await this.store.transact(async ({ em }) => {
+      await em.upsert(BranchSchema, { repoId: repo.id, name: branch, parent, upstream, head, registeredAt: new Date() });
+    });
+    return `registered ${branch} (parent ${parent}${upstream ? `, upstream ${upstream}` : ''})`;
+  }
+
+  private async recordParent(repo: RepoRow, branch: string, parent: string): Promise<void> {
+    if (!(await branchCommit(repo.path, parent))) throw new JobFailure(`parent branch "${parent}" does not exist`);
+    await this.store.transact(async ({ em }) => {
+      const existing = await em.findOne(BranchSchema, { repoId: repo.id, name: branch });
+      if (existing) existing.parent = parent;
+      else em.create(BranchSchema, { repoId: repo.id, name: branch, parent, upstream: '', head: '', registeredAt: new Date() });
+    });
+  }
+
+  private async parentOf(run: JobRun, branch: string): Promise<string> {
+    const row = await this.store.read().findOne(BranchSchema, { repoId: run.repo!.id, name: branch });
+    return row?.parent || run.repo!.defaultBranch;
+  }
+
+  private async restack(run: JobRun): Promise<string> {
+    const repo = run.repo!;
+    const rows = await this.store.read().find(BranchSchema, { repoId: repo.id });
+    const parents = new Map(rows.map((r) => [r.name, r.parent]));
+    const order = stackOrder(run.job.branch, parents);
+    const done: string[] = [];
+    for (const [index, branch] of order.entries()) {
+      await run.progress(Math.round((index / order.length) * 100), `rebasing ${branch} (${index + 1}/${order.length})`);
+      await this.rebase(run, branch, parents.get(branch) || repo.defaultBranch);
+      done.push(branch);
+    }
+    return `restacked ${done.join(' -> ')}`;
+  }
+
+  /**
+   * Rebases `branch` onto `onto` where it is checked out in a Grove worktree, or in a scratch
+   * worktree when it is checked out nowhere. A conflict aborts the rebase, leaving the
+   * worktree as it was, and fails the job naming the conflicting paths.
+   */
+  private async rebase(run: JobRun, branch: string, onto: string): Promise<string> {
+    const repo = run.repo!;
+    if (!(await branchCommit(repo.path, branch))) throw new JobFailure(`branch "${branch}" does not exist in "${repo.name}"`);
+    if (!(await resolveCommit(repo.path, onto))) throw new JobFailure(`"${onto}" does not name a commit in "${repo.name}"`);
+    const holder = (await listWorktrees(repo.path)).find((w) => w.branch === branch);
+    let cwd: string;
+    let scratch: string | undefined;
+    if (holder) {
+      if (!holder.path.startsWith(this.worktreeRoot)) {
+        throw new JobFailure(`branch "${branch}" is checked out in your checkout at ${holder.path}; rebase it there`);
+      }
+      if (isDirty(await worktreeStatus(holder.path))) {
+        throw new JobFailure(`the worktree of "${branch}" at ${holder.path} has uncommitted changes; commit or clean them first`);
+      }
+      cwd = holder.path;
+    } else {
+      scratch = join(this.scratch, run.job.id);
+      await rm(scratch, { recursive: true, force: true });
+      await addWorktree(repo.path, scratch, branch);
+      cwd = scratch;
+    }
+    try {
+      await run.progress(50, `rebasing ${branch} onto ${onto}`);
+      const result = await rebaseOnto(cwd, onto, run.signal, () => crashPoint('job.rebase_conflict'));
+      if (!result.ok) {
+        throw new JobFailure(`rebasing ${branch} onto ${onto} stopped on conflicts in: ${result.conflicts.join(', ') || 'unknown paths'}`);
+      }
+      return `rebased ${branch} onto ${onto}: now at ${result.head.slice(0, 12)}`;
+    } finally {
+      if (run.signal.aborted && (await rebaseInProgress(cwd).catch(() => false))) await abortRebase(cwd);
+      if (scratch) {
+        await removeWorktree(repo.path, scratch, true).catch(() => undefined);
+        await pruneWorktrees(repo.path).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Submits the register_branch job a PENDING_BRANCH session waits for. */
+  async submitForSession(sessionId: string, repoId: string, branch: string): Promise<string> {
+    const job = await this.store.transact(async (tx) => {
+      const row = tx.em.create(JobSchema, {
+        id: newId('job'),
+        kind: 'register_branch',
+        state: 'QUEUED',
+        repoId,
+        branch,
+        base: '',
+        sessionId,
+        sessionIds: [],
+        idempotencyKey: null,
+        progressPercent: 0,
+        progressMessage: 'queued',
+        result: '',
+        error: '',
+        attempts: 0,
+        cancelRequested: false,
+        createdAt: new Date(),
+        startedAt: null,
+        endedAt: null,
+      });
+      tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
+      return row;
+    });
+    this.pump();
+    return job.id;
+  }
+
+  private async notifySession(job: JobRow): Promise<void> {
+    const siblings = await this.store.read().find(JobSchema, { sessionId: job.sessionId, kind: 'register_branch' });
+    const failed = siblings.find((j) => j.state === 'FAILED' || j.state === 'CANCELLED');
+    await this.sessions
+      .branchJobEnded(job.sessionId, {
+        ok: !failed,
+        error: failed ? failed.error || 'cancelled' : '',
+        stillPending: siblings.some((j) => !isJobFinished(j.state)),
+      })
+      .catch((err: unknown) => this.log.error({ err, session: job.sessionId }, 'activating a pending session failed'));
+  }
+
+  // ---- recovery -------------------------------------------------------------------------
+
+  /**
+   * Jobs found RUNNING at start-up died with the agent: idempotent kinds go back to the
+   * queue, others fail with "interrupted by agent restart" once their repo is consistent
+   * again (a rebase left in progress is aborted, scratch worktrees removed).
+   */
+  async recover(): Promise<{ jobsRetried: number; jobsFailed: number }> {
+    let jobsRetried = 0;
+    let jobsFailed = 0;
+    for (const job of await this.store.read().find(JobSchema, { state: 'RUNNING' })) {
+      const next = afterRestart(job.kind);
+      if (next.state === 'QUEUED') {
+        await this.update(job.id, { state: 'QUEUED', progressMessage: 'requeued after agent restart' }, 'job.requeued');
+        jobsRetried++;
+        continue;
+      }
+      await this.makeConsistent(job).catch((err: unknown) => this.log.error({ err, job: job.id }, 'could not make the repo consistent'));
+      await this.update(job.id, { state: 'FAILED', error: next.error, endedAt: new Date(), progressMessage: 'failed' }, 'job.ended');
+      jobsFailed++;
+    }
+    this.pump();
+    return { jobsRetried, jobsFailed };
+  }
+
+  private async makeConsistent(job: JobRow): Promise<void> {
+    const repo = job.repoId ? await this.repos.find(job.repoId).catch(() => undefined) : undefined;
+    if (!repo) return;
+    for (const entry of await listWorktrees(repo.path)) {
+      if (entry.prunable || !existsSync(entry.path)) continue;
+      const ours = entry.path.startsWith(this.worktreeRoot) || entry.path.startsWith(this.scratch);
+      if (ours && (await rebaseInProgress(entry.path))) {
+        await abortRebase(entry.path);
+        this.log.warn({ job: job.id, worktree: entry.path }, 'aborted a rebase left by an interrupted job');
+      }
+    }
+    const scratch = join(this.scratch, job.id);
+    if (existsSync(scratch)) await removeWorktree(repo.path, scratch, true).catch(() => rm(scratch, { recursive: true, force: true }));
+    await pruneWorktrees(repo.path);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const { abort } of this.running.values()) abort.abort();
+  }
+
+  // ---- persistence ----------------------------------------------------------------------
+
+  /** Applies changes (when `guard` passes on the fresh row) with a job event; answers the row. */
+  private async update(id: string, changes: Partial<JobRow>, type: string, guard?: (row: JobRow) => boolean): Promise<JobRow | undefined> {
+    return this.store.transact(async (tx) => {
+      const row = await tx.em.findOneOrFail(JobSchema, { id });
+      if (guard && !guard(row)) return undefined;
+      if (isJobFinished(row.state) && changes.state === undefined) return row;
+      Object.assign(row, changes);
+      await tx.em.flush();
+      tx.emit({ type, resource: jobResource(id), payload: { $case: 'job', value: toJobProto(row) } });
+      return row;
+    });
+  }
+}
+
