@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Status, type ServerMiddleware, ServerError } from 'nice-grpc-common';
 import { REASON_TRAILER } from './errors.js';
+import type { Logger } from './logging.js';
 
 const HEALTH_PREFIX = '/grpc.health.v1.Health/';
 
@@ -23,13 +24,16 @@ function sameSecret(a: string, b: string): boolean {
  * Requires `authorization: Bearer <token>` on every call but health checks (probes carry no
  * credentials). With no token configured every call passes: the default bind is loopback.
  */
-export function authMiddleware(token: string | undefined): ServerMiddleware {
+export function authMiddleware(token: string | undefined, log?: Logger): ServerMiddleware {
   return async function* auth(call, context) {
     if (token !== undefined && !call.method.path.startsWith(HEALTH_PREFIX)) {
       const header = context.metadata.get('authorization') ?? '';
       const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
       if (!presented || !sameSecret(presented, token)) {
-        context.trailer.set(REASON_TRAILER, presented ? 'BAD_TOKEN' : 'MISSING_TOKEN');
+        const reason = presented ? 'BAD_TOKEN' : 'MISSING_TOKEN';
+        // Logged so an operator can tell a misconfigured agent or client from a silent one.
+        log?.warn({ method: call.method.path, peer: context.peer, reason }, 'call refused: bad or missing bearer token');
+        context.trailer.set(REASON_TRAILER, reason);
         throw new ServerError(
           Status.UNAUTHENTICATED,
           presented ? 'bearer token does not match' : 'a bearer token is required',

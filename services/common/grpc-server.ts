@@ -53,7 +53,7 @@ function loadDescriptorSet(): Uint8Array {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = createServer()
     .use(errorMiddleware(options.log))
-    .use(authMiddleware(options.token));
+    .use(authMiddleware(options.token, options.log));
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(

@@ -1,5 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { delay, isAbortError } from 'abort-controller-x';
+import { ClientError, Status } from 'nice-grpc';
 import type { Logger } from '../../common/logging.js';
 import type { AgentContext } from '../agent-context.js';
+import { createAgentServiceImpl } from '../rpc/agent-service.js';
+import { backoffDelay, LINK_BACKOFF } from './backoff.js';
+import { createCommandDispatcher } from './command-dispatch.js';
+import { runLinkConnection } from './link-connection.js';
 
 export interface LinkOptions {
   /** host:port of the coordinator. */
@@ -13,11 +21,83 @@ export interface LinkOptions {
 }
 
 export interface RunningLink {
+  /** Ends the stream and stops redialling; resolves once nothing of the link is left running. */
   close(): Promise<void>;
 }
 
-/** Placeholder until the link is built: see the coordinator work. */
+/**
+ * Holds the agent's link to the coordinator for the agent's whole life: dials, and whenever
+ * the link fails or the coordinator ends it, redials with exponential backoff and full
+ * jitter. The backoff resets once a coordinator welcomes us, so a coordinator restart is
+ * followed by a quick rejoin. Stops on `close()` or when the agent shuts down.
+ */
 export function startLink(options: LinkOptions): RunningLink {
-  options.log.warn('coordinator link not built yet');
-  return { async close() {} };
+  const { log } = options;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, options.context.shutdown]);
+  // Read once: a missing CA file is a configuration error worth failing start-up for.
+  const channelCredentials: ChannelCredentials = options.caFile
+    ? grpcCredentials.createSsl(readFileSync(options.caFile))
+    : grpcCredentials.createInsecure();
+  // Handlers are stateless wrappers over the services in the context, so this second set
+  // shares every lock, queue and mutex with the gRPC server's.
+  const dispatch = createCommandDispatcher(createAgentServiceImpl(options.context), log);
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let error: unknown;
+      try {
+        await runLinkConnection(
+          {
+            coordinator: options.coordinator,
+            credentials: channelCredentials,
+            token: options.token,
+            context: options.context,
+            dispatch,
+            heartbeatMs: options.heartbeatMs,
+            log,
+            onWelcome: () => void (failures = 0),
+          },
+          signal,
+        );
+      } catch (err) {
+        error = err;
+      }
+      if (signal.aborted) break;
+      const retryInMs = backoffDelay(failures, LINK_BACKOFF);
+      logFailure(log, error, failures, retryInMs);
+      failures++;
+      try {
+        await delay(signal, retryInMs);
+      } catch (err) {
+        if (!isAbortError(err)) throw err;
+      }
+    }
+  }
+
+  const running = run().catch((err: unknown) => log.error({ err }, 'coordinator link stopped on an unexpected error'));
+  return {
+    async close() {
+      stop.abort();
+      await running;
+      log.info('coordinator link closed');
+    },
+  };
+}
+
+// The first failure of a streak is worth a warning; the redials after it would only flood
+// the log while the coordinator is away. A refused token is an error every time it repeats
+// at the cap, since only a person can fix it.
+function logFailure(log: Logger, error: unknown, failures: number, retryInMs: number): void {
+  const refused = error instanceof ClientError && error.code === Status.UNAUTHENTICATED;
+  if (error === undefined) {
+    log.warn({ retryInMs }, 'coordinator ended the link; redialling');
+  } else if (refused && (failures === 0 || failures % 10 === 0)) {
+    log.error({ err: error, retryInMs }, 'coordinator refused the link: check the token');
+  } else if (failures === 0) {
+    log.warn({ err: error, retryInMs }, 'coordinator link failed; redialling');
+  } else {
+    log.debug({ err: error, retryInMs, failures }, 'coordinator link redial failed');
+  }
 }

@@ -1,0 +1,128 @@
+import { isAbortError } from 'abort-controller-x';
+import { Metadata, ServerError, Status, type CallContext } from 'nice-grpc-common';
+import {
+  AgentServiceDefinition,
+  type AgentServiceImplementation,
+} from '../../../gen/grove/agent/v1/agent_service.js';
+import type { Command, CommandResult } from '../../../gen/grove/link/v1/link.js';
+import { GroveError } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+
+/** Runs one command from the coordinator and answers its result; never throws. */
+export type CommandDispatcher = (command: Command, signal: AbortSignal) => Promise<CommandResult>;
+
+interface MessageCodec {
+  decode(input: Uint8Array): unknown;
+  fromPartial(object: unknown): unknown;
+  encode(message: unknown): { finish(): Uint8Array };
+}
+
+interface MethodShape {
+  name: string;
+  requestType: MessageCodec;
+  responseType: MessageCodec;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+type UnaryHandler = (request: unknown, context: CallContext) => Promise<unknown>;
+
+// The generated definition is keyed by camelCase; commands name methods as the proto does
+// ("CreateSession"). Both spellings are accepted so a caller cannot get it subtly wrong.
+const METHODS = new Map<string, { key: string; method: MethodShape }>();
+for (const [key, method] of Object.entries(AgentServiceDefinition.methods as unknown as Record<string, MethodShape>)) {
+  METHODS.set(method.name, { key, method });
+  METHODS.set(key, { key, method });
+}
+
+export const commandFailure = (
+  requestId: string,
+  code: Status,
+  reason: string,
+  message: string,
+): CommandResult => ({ requestId, code, reason, message, response: Buffer.alloc(0) });
+
+/** Why a command's signal aborted, if it did: its deadline passed, or the link closed. */
+export type CommandAbort = 'deadline' | 'link' | undefined;
+
+/**
+ * Maps whatever a handler threw to the result the coordinator relays, the way the agent's
+ * error middleware maps it for its own clients: GroveError keeps its code and reason, a
+ * ServerError its code. Once the command's signal aborted, whatever the handler threw
+ * (AbortError, a killed child's error, a TimeoutError) is that abort. Anything else is a bug
+ * answered INTERNAL.
+ */
+export function toCommandFailure(
+  requestId: string,
+  err: unknown,
+  aborted: CommandAbort,
+  log: Logger,
+  method: string,
+): CommandResult {
+  if (err instanceof GroveError) return commandFailure(requestId, err.code, err.reason, err.message);
+  if (err instanceof ServerError) return commandFailure(requestId, err.code, '', err.details);
+  if (aborted === 'deadline') {
+    return commandFailure(requestId, Status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', `${method} ran past its deadline`);
+  }
+  if (aborted === 'link' || isAbortError(err)) {
+    return commandFailure(requestId, Status.CANCELLED, 'LINK_CLOSED', `${method} was cancelled: the link closed`);
+  }
+  log.error({ err, method }, 'unhandled error in command');
+  return commandFailure(requestId, Status.INTERNAL, 'INTERNAL', `internal error: ${(err as Error)?.message ?? err}`);
+}
+
+/**
+ * Commands reach the same handlers as the agent's own gRPC clients, so a routed call and a
+ * direct one behave alike. Only unary methods can travel as one command and one result.
+ */
+export function createCommandDispatcher(impl: AgentServiceImplementation, log: Logger): CommandDispatcher {
+  const handlers = impl as unknown as Record<string, UnaryHandler>;
+  return async function dispatch(command, signal) {
+    const { requestId } = command;
+    const entry = METHODS.get(command.method);
+    if (!entry) {
+      return commandFailure(requestId, Status.UNIMPLEMENTED, 'UNKNOWN_METHOD', `AgentService has no method "${command.method}"`);
+    }
+    const { key, method } = entry;
+    if (method.requestStream || method.responseStream) {
+      return commandFailure(
+        requestId,
+        Status.UNIMPLEMENTED,
+        'STREAMING_NOT_ROUTABLE',
+        `${method.name} streams; call the agent directly`,
+      );
+    }
+    const remainingMs = command.deadline ? command.deadline.getTime() - Date.now() : undefined;
+    if (remainingMs !== undefined && remainingMs <= 0) {
+      return commandFailure(requestId, Status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', `${method.name} arrived past its deadline`);
+    }
+    let request: unknown;
+    try {
+      request = method.requestType.decode(command.request);
+    } catch (err) {
+      return commandFailure(
+        requestId,
+        Status.INVALID_ARGUMENT,
+        'BAD_COMMAND_REQUEST',
+        `request is not an encoded ${method.name} request: ${(err as Error).message}`,
+      );
+    }
+    const timeout = remainingMs === undefined ? undefined : AbortSignal.timeout(remainingMs);
+    const context: CallContext = {
+      metadata: Metadata(),
+      peer: 'coordinator-link',
+      header: Metadata(),
+      trailer: Metadata(),
+      sendHeader() {},
+      signal: timeout ? AbortSignal.any([signal, timeout]) : signal,
+    };
+    try {
+      const response = await handlers[key]!(request, context);
+      const encoded = method.responseType.encode(method.responseType.fromPartial(response)).finish();
+      return { requestId, code: Status.OK, reason: '', message: '', response: Buffer.from(encoded) };
+    } catch (err) {
+      const aborted: CommandAbort = timeout?.aborted ? 'deadline' : signal.aborted ? 'link' : undefined;
+      return toCommandFailure(requestId, err, aborted, log, method.name);
+    }
+  };
+}

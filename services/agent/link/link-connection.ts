@@ -1,0 +1,176 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createChannel, createClient, Metadata, Status } from 'nice-grpc';
+import {
+  LinkServiceDefinition,
+  type ConnectRequest,
+  type Welcome,
+} from '../../../gen/grove/link/v1/link.js';
+import { AsyncQueue } from '../../common/async-queue.js';
+import { GroveError } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+import type { AgentContext } from '../agent-context.js';
+import type { CommandDispatcher } from './command-dispatch.js';
+
+export interface LinkConnectionOptions {
+  coordinator: string;
+  credentials: ChannelCredentials;
+  token?: string | undefined;
+  context: AgentContext;
+  dispatch: CommandDispatcher;
+  /** The agent's own ceiling on the heartbeat interval; the coordinator may ask for less. */
+  heartbeatMs?: number | undefined;
+  log: Logger;
+  /** Called once the coordinator has welcomed this connection. */
+  onWelcome: (welcome: Welcome) => void;
+}
+
+// Events queued ahead of the stream. Small: the gRPC stream's own flow control is the real
+// buffer, this only keeps the event log reader from racing ahead of it.
+const OUTBOX_LIMIT = 64;
+// A coordinator that accepted the stream but never answers Hello is as good as down.
+const WELCOME_TIMEOUT_MS = 10_000;
+const DEFAULT_HEARTBEAT_MS = 2000;
+
+/** The link broke in a way the protocol forbids; the attempt ends and is retried. */
+class LinkProtocolError extends Error {
+  override name = 'LinkProtocolError';
+}
+
+/**
+ * One connection to the coordinator, from Hello until the stream ends: resolves when the
+ * coordinator ends it, throws when it fails, and returns promptly once `signal` aborts.
+ * Every message sent, whatever its kind, tells the coordinator the agent is alive.
+ */
+export async function runLinkConnection(options: LinkConnectionOptions, signal: AbortSignal): Promise<void> {
+  const { context: ctx, log } = options;
+  const attempt = new AbortController();
+  const attemptSignal = AbortSignal.any([signal, attempt.signal]);
+  // A fresh channel per attempt: grpc-js's own reconnect backoff (up to minutes) must not
+  // stack on top of ours after a long coordinator outage.
+  const channel = createChannel(options.coordinator, options.credentials);
+  const client = createClient(LinkServiceDefinition, channel);
+  const outbox = new AsyncQueue<ConnectRequest>();
+  const tasks = new Set<Promise<void>>();
+  const track = (task: Promise<void>) => {
+    tasks.add(task);
+    void task.finally(() => tasks.delete(task));
+  };
+  let failure: unknown;
+  const fail = (err: unknown) => {
+    failure ??= err;
+    attempt.abort();
+  };
+  let sentRevision = 0;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const welcomeTimer = setTimeout(
+    () => fail(new LinkProtocolError(`no welcome from the coordinator within ${WELCOME_TIMEOUT_MS} ms`)),
+    WELCOME_TIMEOUT_MS,
+  );
+
+  try {
+    const { oldest, newest } = await ctx.store.events.bounds();
+    outbox.push({
+      message: {
+        $case: 'hello',
+        value: {
+          agentId: ctx.identity.id,
+          name: ctx.identity.name,
+          labels: ctx.identity.labels,
+          version: ctx.identity.version,
+          revision: newest,
+          oldestRevision: oldest,
+        },
+      },
+    });
+    const metadata = options.token ? Metadata({ authorization: `Bearer ${options.token}` }) : Metadata();
+    const responses = client.connect(outbox.drain(attemptSignal), { signal: attemptSignal, metadata });
+    let welcomed = false;
+    for await (const response of responses) {
+      const message = response.message;
+      if (message?.$case === 'welcome') {
+        if (welcomed) throw new LinkProtocolError('the coordinator sent a second welcome');
+        welcomed = true;
+        clearTimeout(welcomeTimer);
+        const welcome = message.value;
+        options.onWelcome(welcome);
+        const intervalMs = heartbeatInterval(welcome.heartbeatIntervalMs, options.heartbeatMs);
+        heartbeat = setInterval(() => {
+          outbox.push({ message: { $case: 'heartbeat', value: { revision: sentRevision, time: new Date() } } });
+        }, intervalMs);
+        log.info(
+          { resumeAfter: welcome.resumeAfterRevision, snapshot: welcome.wantSnapshot, heartbeatMs: intervalMs },
+          'coordinator link established',
+        );
+        const sent = (revision: number) => void (sentRevision = revision);
+        track(streamChanges(ctx, outbox, welcome, attemptSignal, sent, log).catch(fail));
+      } else if (message?.$case === 'command') {
+        if (!welcomed) throw new LinkProtocolError('the coordinator sent a command before its welcome');
+        const command = message.value;
+        log.debug({ requestId: command.requestId, method: command.method }, 'command received');
+        track(
+          options.dispatch(command, attemptSignal).then((result) => {
+            outbox.push({ message: { $case: 'commandResult', value: result } });
+          }),
+        );
+      }
+    }
+  } catch (err) {
+    if (failure !== undefined) throw failure;
+    throw err;
+  } finally {
+    clearTimeout(welcomeTimer);
+    clearInterval(heartbeat);
+    attempt.abort();
+    outbox.end();
+    await Promise.allSettled([...tasks]);
+    channel.close();
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/** The coordinator says how often it needs to hear from us; our own setting can only tighten it. */
+export function heartbeatInterval(requestedMs: number, ownMs: number | undefined): number {
+  const requested = requestedMs > 0 ? requestedMs : DEFAULT_HEARTBEAT_MS;
+  return ownMs !== undefined && ownMs > 0 ? Math.min(requested, ownMs) : requested;
+}
+
+/**
+ * Sends what the coordinator is missing, then live events. When the events it asks for are
+ * compacted (or the log is behind it), a snapshot replaces its projection wholesale and the
+ * stream continues from the snapshot's revision. The same holds if compaction overtakes a
+ * slow stream midway.
+ */
+async function streamChanges(
+  ctx: AgentContext,
+  outbox: AsyncQueue<ConnectRequest>,
+  welcome: Welcome,
+  signal: AbortSignal,
+  sent: (revision: number) => void,
+  log: Logger,
+): Promise<void> {
+  let after: number | undefined = welcome.wantSnapshot ? undefined : welcome.resumeAfterRevision;
+  while (!signal.aborted) {
+    if (after === undefined) {
+      const snapshot = await ctx.snapshot();
+      await outbox.waitForSpace(OUTBOX_LIMIT, signal);
+      if (signal.aborted) return;
+      outbox.push({ message: { $case: 'snapshot', value: snapshot } });
+      after = snapshot.revision;
+      sent(after);
+      log.debug({ revision: after }, 'snapshot sent');
+    }
+    try {
+      for await (const event of ctx.store.events.watch(after, signal)) {
+        await outbox.waitForSpace(OUTBOX_LIMIT, signal);
+        if (signal.aborted) return;
+        outbox.push({ message: { $case: 'event', value: event } });
+        after = event.revision;
+        sent(after);
+      }
+    } catch (err) {
+      if (!(err instanceof GroveError && err.code === Status.OUT_OF_RANGE)) throw err;
+      log.info({ after, reason: err.reason }, 'events the coordinator needs are gone; sending a snapshot');
+      after = undefined;
+    }
+  }
+}

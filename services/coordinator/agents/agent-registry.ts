@@ -1,0 +1,155 @@
+import type { Hello } from '../../../gen/grove/link/v1/link.js';
+import type { Logger } from '../../common/logging.js';
+import { AgentSchema, type AgentRow } from '../store/entities.js';
+import type { CoordinatorOrm } from '../store/orm.js';
+
+/** What the coordinator remembers about an agent, link or no link. */
+export interface AgentRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  version: string;
+  helloRevision: number;
+  firstSeen: Date;
+  lastSeen: Date;
+  connectedAt: Date | undefined;
+  disconnectedAt: Date | undefined;
+}
+
+// last_seen moves with every message; writing it through would cost a transaction per
+// heartbeat per agent. Writing behind loses at most this much after a crash, which the
+// status derivation (seconds of grace, tens of TTL) does not notice.
+const FLUSH_INTERVAL_MS = 1000;
+
+/**
+ * The agent registry: every agent that ever said Hello, in memory for reads and in SQLite so
+ * it survives restarts. Liveness (is a link open?) is not stored: the link hub knows it.
+ */
+export class AgentRegistry {
+  private readonly records = new Map<string, AgentRecord>();
+  private readonly unflushed = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly orm: CoordinatorOrm,
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  static async load(orm: CoordinatorOrm, log: Logger): Promise<AgentRegistry> {
+    const registry = new AgentRegistry(orm, log);
+    const rows = await orm.em.fork().find(AgentSchema, {}, { orderBy: { id: 'asc' } });
+    for (const row of rows) registry.records.set(row.id, toRecord(row));
+    log.info({ agents: rows.length }, 'agent registry loaded');
+    return registry;
+  }
+
+  /** Sorted by id: ids are time-ordered, so pages follow registration order. */
+  list(): AgentRecord[] {
+    return [...this.records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  get(id: string): AgentRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Agents matching an id, or failing that a name (names need not be unique). */
+  lookup(idOrName: string): AgentRecord[] {
+    const byId = this.records.get(idOrName);
+    if (byId) return [byId];
+    return this.list().filter((record) => record.name === idOrName);
+  }
+
+  /** A link said Hello: registers the agent, or refreshes what it says about itself. */
+  async connected(hello: Hello, now: Date): Promise<AgentRecord> {
+    const previous = this.records.get(hello.agentId);
+    const record: AgentRecord = {
+      id: hello.agentId,
+      name: hello.name,
+      labels: { ...hello.labels },
+      version: hello.version,
+      helloRevision: hello.revision,
+      firstSeen: previous?.firstSeen ?? now,
+      lastSeen: now,
+      connectedAt: now,
+      disconnectedAt: undefined,
+    };
+    this.records.set(record.id, record);
+    this.unflushed.delete(record.id);
+    await this.orm.em.fork().upsert(AgentSchema, {
+      id: record.id,
+      name: record.name,
+      labels: record.labels,
+      version: record.version,
+      helloRevision: record.helloRevision,
+      firstSeen: record.firstSeen,
+      lastSeen: record.lastSeen,
+      connectedAt: now,
+      disconnectedAt: null,
+    });
+    return record;
+  }
+
+  /** Any message from the agent: it is alive now. Persisted behind (see FLUSH_INTERVAL_MS). */
+  heard(agentId: string, now: Date): void {
+    const record = this.records.get(agentId);
+    if (!record || record.lastSeen.getTime() >= now.getTime()) return;
+    record.lastSeen = now;
+    this.unflushed.add(agentId);
+  }
+
+  async disconnected(agentId: string, now: Date): Promise<void> {
+    const record = this.records.get(agentId);
+    if (!record) return;
+    record.disconnectedAt = now;
+    this.unflushed.delete(agentId);
+    await this.orm.em
+      .fork()
+      .nativeUpdate(AgentSchema, { id: agentId }, { lastSeen: record.lastSeen, disconnectedAt: now });
+  }
+
+  /** Writes the last_seen times that moved since the previous flush. Never throws. */
+  flush(): Promise<void> {
+    // Chained, so two flushes never interleave and close() can wait for the last one.
+    this.flushing = this.flushing.then(async () => {
+      if (this.unflushed.size === 0) return;
+      const ids = [...this.unflushed];
+      this.unflushed.clear();
+      try {
+        const em = this.orm.em.fork();
+        await em.transactional(async (tx) => {
+          for (const id of ids) {
+            const record = this.records.get(id);
+            if (record) await tx.nativeUpdate(AgentSchema, { id }, { lastSeen: record.lastSeen });
+          }
+        });
+      } catch (err) {
+        this.log.error({ err, agents: ids.length }, 'could not record last-seen times');
+        for (const id of ids) this.unflushed.add(id);
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+function toRecord(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    labels: row.labels ?? {},
+    version: row.version,
+    helloRevision: row.helloRevision,
+    firstSeen: row.firstSeen,
+    lastSeen: row.lastSeen,
+    connectedAt: row.connectedAt ?? undefined,
+    disconnectedAt: row.disconnectedAt ?? undefined,
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { SessionActivity, SessionState, type Session } from '../../../gen/grove/agent/v1/resources.js';
+import type { AgentRecord } from '../agents/agent-registry.js';
+import type { AgentStatusName } from '../agents/agent-status.js';
+import { toSessionView } from './views.js';
+
+describe('toSessionView', () => {
+  const lastSeen = new Date('2025-01-01T00:00:00Z');
+  const agent: AgentRecord = {
+    id: 'agt_1',
+    name: 'box',
+    labels: {},
+    version: '0.1.0',
+    helloRevision: 3,
+    firstSeen: lastSeen,
+    lastSeen,
+    connectedAt: lastSeen,
+    disconnectedAt: undefined,
+  };
+  const session = (activity: SessionActivity): Session => ({
+    id: 'ses_1',
+    title: '',
+    branch: 'b',
+    base: 'main',
+    state: SessionState.SESSION_STATE_ACTIVE,
+    activity,
+    worktrees: [],
+    labels: {},
+    createTime: undefined,
+    updateTime: undefined,
+    agentId: '',
+    lastSeenTime: undefined,
+    pendingJobId: '',
+    lastError: '',
+  });
+
+  it.each<[AgentStatusName, SessionActivity, SessionActivity, Date | undefined]>([
+    ['connected', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_WORKING, undefined],
+    ['disconnected', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_WORKING, undefined],
+    ['disconnected', SessionActivity.SESSION_ACTIVITY_IDLE, SessionActivity.SESSION_ACTIVITY_IDLE, undefined],
+    ['unknown', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
+    ['unknown', SessionActivity.SESSION_ACTIVITY_IDLE, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
+  ])('agent %s, reported %s -> %s', (status, reported, shown, shownLastSeen) => {
+    const view = toSessionView(session(reported), agent, status);
+    expect(view.activity).toBe(shown);
+    expect(view.lastSeenTime).toEqual(shownLastSeen);
+    expect(view.agentId).toBe('agt_1');
+  });
+});

@@ -1,0 +1,56 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+// Entities map tables that the committed migrations create; the schema is never synced from
+// these definitions at run time.
+
+export const MetaSchema = defineEntity({
+  name: 'Meta',
+  tableName: 'meta',
+  properties: {
+    key: p.string().primary(),
+    value: p.string(),
+  },
+});
+export type Meta = InferEntity<typeof MetaSchema>;
+
+/** Every agent that ever said Hello: the registry outlives links and coordinator restarts. */
+export const AgentSchema = defineEntity({
+  name: 'AgentRow',
+  tableName: 'agent',
+  properties: {
+    id: p.string().primary(),
+    name: p.string(),
+    labels: p.json<Record<string, string>>(),
+    version: p.string(),
+    /** The agent's newest revision as of its last Hello. */
+    helloRevision: p.integer(),
+    firstSeen: p.datetime(),
+    /** Last time any message arrived on its link; written behind, at most a flush late. */
+    lastSeen: p.datetime(),
+    /** Start of the current (or last) link. */
+    connectedAt: p.datetime().nullable(),
+    /** End of the last link; null while one is open (or the coordinator died under it). */
+    disconnectedAt: p.datetime().nullable(),
+  },
+});
+export type AgentRow = InferEntity<typeof AgentSchema>;
+
+/** One row per command sent over a link: who was asked to do what, and how it ended. */
+export const CommandAuditSchema = defineEntity({
+  name: 'CommandAuditRow',
+  tableName: 'command_audit',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    requestId: p.string().unique(),
+    agentId: p.string(),
+    method: p.string(),
+    /** gRPC status code; null while the command is in flight (or was when we crashed). */
+    code: p.integer().nullable(),
+    reason: p.string().nullable(),
+    requestedAt: p.datetime(),
+    completedAt: p.datetime().nullable(),
+  },
+});
+export type CommandAuditRow = InferEntity<typeof CommandAuditSchema>;
+
+export const ALL_ENTITIES = [MetaSchema, AgentSchema, CommandAuditSchema];

@@ -1,0 +1,176 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentServiceDefinition, type AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
+import {
+  AgentStatus,
+  CoordinatorServiceDefinition,
+  type CoordinatorServiceClient,
+} from '../gen/grove/coordinator/v1/coordinator_service.js';
+import { makeRepo } from './helpers/git-repo.js';
+import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
+import { tempDir } from './helpers/temp.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The repos the coordinator projects for one agent, as sorted `name=path` pairs. */
+async function projectedRepos(client: CoordinatorServiceClient, agent: string): Promise<string[]> {
+  const { repos } = await client.listRepos({ agent });
+  return repos.map((r) => `${r.repo?.name}=${r.repo?.path}`).sort();
+}
+
+async function agentRepos(client: AgentServiceClient): Promise<string[]> {
+  const { repos } = await client.listRepos({});
+  return repos.map((r) => `${r.name}=${r.path}`).sort();
+}
+
+describe('coordinator link: registry, projection, coordinator restarts', () => {
+  const tmp = tempDir();
+  const coordinatorDir = join(tmp.path, 'coordinator');
+  let port: number;
+  let coordinatorAddress: string;
+  let coordinator: ServiceProcess | undefined;
+  let agent: ServiceProcess | undefined;
+  let agentId: string;
+  const channels: Channel[] = [];
+  let agentClient: AgentServiceClient;
+  let client: CoordinatorServiceClient;
+
+  const startCoordinator = async () => {
+    coordinator = await startCoordinatorProcess({
+      dataDir: coordinatorDir,
+      extraArgs: ['--listen', `127.0.0.1:${port}`, '--heartbeat', '200ms', '--agent-grace', '2s', '--agent-ttl', '10s'],
+    });
+    return coordinator;
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    coordinatorAddress = `127.0.0.1:${port}`;
+    const channel = createChannel(coordinatorAddress);
+    channels.push(channel);
+    client = createClient(CoordinatorServiceDefinition, channel);
+  });
+  afterAll(async () => {
+    for (const channel of channels) channel.close();
+    await agent?.stop();
+    await coordinator?.stop();
+    tmp.remove();
+  });
+
+  it('links an agent that started before the coordinator, with its name, labels and repos', async () => {
+    // The coordinator is not up yet: the agent must keep redialling until it is.
+    agent = await startAgentProcess({
+      dataDir: join(tmp.path, 'agent'),
+      extraArgs: ['--coordinator', coordinatorAddress, '--name', 'alpha', '--labels', 'team=core,zone=eu', '--event-retention', '3'],
+    });
+    const agentChannel = createChannel(agent.address);
+    channels.push(agentChannel);
+    agentClient = createClient(AgentServiceDefinition, agentChannel);
+    agentId = (await agentClient.getAgentInfo({})).id;
+    await agentClient.addRepo({ path: makeRepo(join(tmp.path, 'repos', 'before')), name: '' });
+
+    await startCoordinator();
+    const linked = await waitFor(async () => {
+      const { agents } = await client.listAgents({});
+      return agents[0]?.status === AgentStatus.AGENT_STATUS_CONNECTED ? agents : undefined;
+    }, 'the agent to show CONNECTED');
+    expect(linked).toHaveLength(1);
+    expect(linked[0]).toMatchObject({ id: agentId, name: 'alpha', labels: { team: 'core', zone: 'eu' } });
+    expect(Date.now() - linked[0]!.lastSeenTime!.getTime()).toBeLessThan(5000);
+    expect(linked[0]!.connectTime).toBeInstanceOf(Date);
+
+    // The repo added before the link arrived in the snapshot...
+    await waitFor(async () => (await projectedRepos(client, agentId)).length === 1 || undefined, 'the first repo');
+    // ...and one added afterwards arrives as a live event.
+    const after = makeRepo(join(tmp.path, 'repos', 'after'));
+    await agentClient.addRepo({ path: after, name: 'later' });
+    await waitFor(async () => (await projectedRepos(client, 'alpha')).length === 2 || undefined, 'the second repo');
+    expect(await projectedRepos(client, agentId)).toEqual(await agentRepos(agentClient));
+    const { repos } = await client.listRepos({});
+    expect(repos.every((r) => r.agentId === agentId)).toBe(true);
+
+    const info = await agentClient.getAgentInfo({});
+    await waitFor(async () => (await client.getAgent({ agent: 'alpha' })).appliedRevision === info.revision || undefined, 'applied revision');
+  });
+
+  it('filters and pages agents, and answers NOT_FOUND for an agent it never saw', async () => {
+    expect((await client.listAgents({ labelSelector: 'team=core' })).agents.map((a) => a.id)).toEqual([agentId]);
+    expect((await client.listAgents({ labelSelector: 'team=other' })).agents).toEqual([]);
+    expect((await client.listAgents({ status: AgentStatus.AGENT_STATUS_UNKNOWN })).agents).toEqual([]);
+    expect((await client.getAgent({ agent: agentId })).name).toBe('alpha');
+    await expect(client.getAgent({ agent: 'nobody' })).rejects.toMatchObject({ code: 5 });
+    const paged = await client.listRepos({ pageSize: 1 });
+    expect(paged.repos).toHaveLength(1);
+    expect(paged.nextPageToken).not.toBe('');
+    const rest = await client.listRepos({ pageSize: 1, pageToken: paged.nextPageToken });
+    expect(rest.repos).toHaveLength(1);
+    expect(rest.repos[0]!.repo!.id).not.toBe(paged.repos[0]!.repo!.id);
+    expect(rest.nextPageToken).toBe('');
+    // Routing is not built yet, and says so by name.
+    await expect(client.route({ agent: agentId, method: 'GetAgentInfo' })).rejects.toMatchObject({
+      code: 12,
+      details: expect.stringContaining('routing'),
+    });
+  });
+
+  it('removing a repo on the agent removes it from the projection', async () => {
+    await agentClient.removeRepo({ id: 'later' });
+    await waitFor(async () => (await projectedRepos(client, agentId)).length === 1 || undefined, 'the removal');
+    expect(await projectedRepos(client, agentId)).toEqual(await agentRepos(agentClient));
+  });
+
+  it('after a coordinator crash and restart on the same port, the agent relinks and the projection is rebuilt', async () => {
+    await coordinator!.kill();
+    // While the coordinator is down the agent keeps changing, past its event retention (3).
+    for (const name of ['c1', 'c2', 'c3', 'c4']) {
+      await agentClient.addRepo({ path: makeRepo(join(tmp.path, 'repos', name)), name });
+    }
+    await agentClient.removeRepo({ id: 'c2' });
+    await startCoordinator();
+    // The registry survived the crash: the agent is listed before it relinks.
+    const { agents } = await client.listAgents({});
+    expect(agents.map((a) => a.name)).toEqual(['alpha']);
+    await waitFor(async () => {
+      const agent = await client.getAgent({ agent: agentId });
+      return agent.status === AgentStatus.AGENT_STATUS_CONNECTED || undefined;
+    }, 'the agent to relink');
+    const expected = await agentRepos(agentClient);
+    expect(expected).toHaveLength(4);
+    await waitFor(async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined, 'the rebuilt projection');
+  });
+
+  it('resyncs with a snapshot when the events it lacks were compacted while the agent was away', async () => {
+    // The coordinator keeps its projection; the agent changes unlinked beyond its retention.
+    const before = await agentRepos(agentClient);
+    await agent!.stop();
+    const agentDir = join(tmp.path, 'agent');
+    agent = await startAgentProcess({ dataDir: agentDir, extraArgs: ['--name', 'alpha', '--event-retention', '3'] });
+    const unlinkedChannel = createChannel(agent.address);
+    channels.push(unlinkedChannel);
+    const unlinked = createClient(AgentServiceDefinition, unlinkedChannel);
+    await unlinked.removeRepo({ id: 'c1' });
+    await unlinked.removeRepo({ id: 'c3' });
+    for (const name of ['d1', 'd2']) await unlinked.addRepo({ path: makeRepo(join(tmp.path, 'repos', name)), name });
+    const expected = await agentRepos(unlinked);
+    await agent.stop();
+    // The stale projection is still served while the agent is away.
+    expect(await projectedRepos(client, agentId)).toEqual(before);
+
+    agent = await startAgentProcess({
+      dataDir: agentDir,
+      extraArgs: ['--coordinator', coordinatorAddress, '--name', 'alpha', '--labels', 'team=core', '--event-retention', '3'],
+    });
+    await waitFor(async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined, 'the resynced projection');
+    expect(coordinator!.stderr()).toContain('"resume":"compacted"');
+    // What the agent says about itself is refreshed by its Hello.
+    expect((await client.getAgent({ agent: agentId })).labels).toEqual({ team: 'core' });
+  });
+});
