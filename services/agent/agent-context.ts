@@ -4,6 +4,7 @@ import type { RepoService } from './repos/repo-service.js';
 import type { JobService } from './jobs/job-service.js';
 import type { LockService } from './procs/lock-service.js';
 import type { SessionService } from './sessions/session-service.js';
+import type { SyncService } from './sync/sync-service.js';
 import type { TaskService } from './tasks/task-service.js';
 import type { Store } from './store/store.js';
 
@@ -26,6 +27,7 @@ export interface AgentContext {
   tasks: TaskService;
   locks: LockService;
   jobs: JobService;
+  syncs: SyncService;
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

@@ -13,6 +13,7 @@ import { RepoService } from './repos/repo-service.js';
 import { JobService } from './jobs/job-service.js';
 import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
+import { SyncService } from './sync/sync-service.js';
 import { TaskService } from './tasks/task-service.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
 import { recover } from './recovery/recover.js';
@@ -39,6 +40,8 @@ export interface AgentOptions {
   taskLogCapBytes?: number | undefined;
   cancelGraceMs?: number | undefined;
   jobConcurrency?: number | undefined;
+  /** How often running syncs re-check the checkout (pause causes clearing, new commits). */
+  syncProbeMs?: number | undefined;
   /** How often due RETRY_REMOVE rows are retried. */
   retryIntervalMs?: number | undefined;
   log: Logger;
@@ -53,6 +56,7 @@ export interface RunningAgent {
 
 const DEFAULT_EVENT_RETENTION = 10_000;
 const DEFAULT_RETRY_INTERVAL_MS = 1000;
+const DEFAULT_SYNC_PROBE_MS = 2000;
 
 async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
   const id = await store.transact(async ({ em }) => {
@@ -89,6 +93,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     isWorking: TaskService.isWorking,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
+  const syncs = new SyncService({ store, repos, sessions, log: options.log.child({ component: 'sync' }) });
   const tasks = new TaskService({
     store,
     locks,
@@ -98,6 +103,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     retention: options.taskRetention,
     logCapBytes: options.taskLogCapBytes,
     cancelGraceMs: options.cancelGraceMs,
+    // Commits a task made flow to a following checkout as soon as it ends.
+    onTaskEnded: (sessionId) => void syncs.probeAll(sessionId),
   });
   const jobs = new JobService({
     store,
@@ -118,17 +125,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     tasks,
     locks,
     jobs,
+    syncs,
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
   // Recovery is start-up: reality and the database agree before the first call is served.
-  const recovered = await recover(store, sessions, tasks, jobs);
+  const recovered = await recover(store, sessions, tasks, jobs, syncs);
   log.info(recovered, 'start-up recovery done');
   tasks.startMonitor();
   const retryTimer = setInterval(() => {
     sessions.retryRemovals().catch((err: unknown) => log.error({ err }, 'retrying removals failed'));
   }, options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS);
   retryTimer.unref();
+  const syncTimer = setInterval(() => void syncs.probeAll(), options.syncProbeMs ?? DEFAULT_SYNC_PROBE_MS);
+  syncTimer.unref();
   const server = await startGrpcServer({
     listen: options.listen,
     log,
@@ -155,6 +165,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     context,
     async close() {
       clearInterval(retryTimer);
+      clearInterval(syncTimer);
       tasks.stop();
       jobs.stop();
       shutdown.abort();

@@ -23,6 +23,7 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --task-log-cap BYTES      log bytes kept per task, the tail (default 8388608)
   --cancel-grace DURATION   SIGTERM to SIGKILL on cancel (default 5s)
   --job-concurrency N       background jobs run at once, one per repo (default 4)
+  --sync-probe DURATION     how often running syncs re-check the checkout (default 2s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
@@ -55,6 +56,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
       'task-log-cap': { type: 'string' },
       'cancel-grace': { type: 'string' },
       'job-concurrency': { type: 'string' },
+      'sync-probe': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -79,6 +81,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
     taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
     cancelGraceMs: values['cancel-grace'] ? parseDuration(values['cancel-grace']) : undefined,
     jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
+    syncProbeMs: values['sync-probe'] ? parseDuration(values['sync-probe']) : undefined,
     log,
   });
   closeOnSignals(

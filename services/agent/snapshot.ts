@@ -1,9 +1,10 @@
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import { toRepoProto } from './repos/repo-mapper.js';
 import { toSessionProto } from './sessions/session-mapper.js';
-import { JobSchema, LockSchema, RepoSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
+import { JobSchema, LockSchema, RepoSchema, SyncSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
 import { toLockProto, toTaskProto } from './tasks/task-mapper.js';
 import { toJobProto } from './jobs/job-mapper.js';
+import { toSyncProto } from './sync/sync-service.js';
 
 /** Recent tasks per snapshot: a projection needs the live ones and some history, not all. */
 const SNAPSHOT_TASKS = 5000;
@@ -30,7 +31,7 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
       ),
       tasks: tasks.reverse().map(toTaskProto),
       jobs: jobs.reverse().map(toJobProto),
-      syncs: [],
+      syncs: (await em.find(SyncSchema, {}, { orderBy: { repoId: 'asc' } })).map(toSyncProto),
       locks: locks.map(toLockProto),
     };
   });

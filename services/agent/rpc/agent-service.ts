@@ -107,6 +107,27 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async cancelJob(request) {
       return { job: await ctx.jobs.cancel(request.id) };
     },
+    async startSync(request) {
+      return { sync: await ctx.syncs.start(request.sessionId, request.repoId) };
+    },
+    async stopSync(request) {
+      return ctx.syncs.stop(request.repoId, request.restoreStash);
+    },
+    async flushSync(request) {
+      return { sync: await ctx.syncs.flush(request.repoId) };
+    },
+    async listSyncs() {
+      return { syncs: await ctx.syncs.list() };
+    },
+    async listStashes(request) {
+      return { stashes: await ctx.syncs.listStashes(request.repoId) };
+    },
+    async applyStash(request) {
+      return { stash: await ctx.syncs.applyStash(request.id) };
+    },
+    async dropStash(request) {
+      return { stash: await ctx.syncs.dropStash(request.id) };
+    },
     async listLocks() {
       return { locks: await ctx.locks.list() };
     },

@@ -184,7 +184,41 @@ export const BranchSchema = defineEntity({
 });
 export type BranchRow = InferEntity<typeof BranchSchema>;
 
+export const SyncSchema = defineEntity({
+  name: 'SyncRow',
+  tableName: 'sync',
+  properties: {
+    repoId: p.string().primary(),
+    sessionId: p.string(),
+    state: p.string().$type<'OFF' | 'SYNCING' | 'PAUSED'>(),
+    causes: p.json<string[]>(),
+    syncBranch: p.string(),
+    originalBranch: p.string(),
+    originalCommit: p.string(),
+    stashId: p.string(),
+    updatedAt: p.datetime(),
+  },
+});
+export type SyncRow = InferEntity<typeof SyncSchema>;
+
+export const StashSchema = defineEntity({
+  name: 'StashRow',
+  tableName: 'stash',
+  properties: {
+    id: p.string().primary(),
+    repoId: p.string(),
+    ref: p.string(),
+    stashCommit: p.string(),
+    // Untracked paths at stash time, so they can be recovered even after a manual pop.
+    untracked: p.json<string[]>(),
+    createdAt: p.datetime(),
+  },
+});
+export type StashRow = InferEntity<typeof StashSchema>;
+
 export const ALL_ENTITIES = [
+  SyncSchema,
+  StashSchema,
   MetaSchema,
   RepoSchema,
   EventSchema,

@@ -9,6 +9,7 @@ import { Migration0002Sessions } from './migrations/0002-sessions.js';
 import { Migration0003Tasks } from './migrations/0003-tasks.js';
 import { Migration0004Jobs } from './migrations/0004-jobs.js';
 import { Migration0005PendingBranch } from './migrations/0005-pending-branch.js';
+import { Migration0006Sync } from './migrations/0006-sync.js';
 
 export type AgentOrm = MikroORM;
 
@@ -18,6 +19,7 @@ const MIGRATIONS = [
   { name: '0003-tasks', class: Migration0003Tasks },
   { name: '0004-jobs', class: Migration0004Jobs },
   { name: '0005-pending-branch', class: Migration0005PendingBranch },
+  { name: '0006-sync', class: Migration0006Sync },
 ];
 
 /**

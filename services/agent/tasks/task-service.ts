@@ -33,6 +33,8 @@ export interface TaskServiceOptions {
   cancelGraceMs?: number | undefined;
   /** How often running tasks are probed (own children are also noticed at once). */
   pollMs?: number | undefined;
+  /** Told after a task of the session ended (sync brings its commits over). */
+  onTaskEnded?: ((sessionId: string) => void) | undefined;
 }
 
 const MAX_ARGS = 1024;
@@ -63,6 +65,7 @@ export class TaskService {
   private readonly logCapBytes: number;
   private readonly cancelGraceMs: number;
   private readonly pollMs: number;
+  private readonly onTaskEnded: (sessionId: string) => void;
   private monitor: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -76,6 +79,7 @@ export class TaskService {
     this.logCapBytes = options.logCapBytes ?? 8 * 1024 * 1024;
     this.cancelGraceMs = options.cancelGraceMs ?? 5000;
     this.pollMs = options.pollMs ?? 250;
+    this.onTaskEnded = options.onTaskEnded ?? (() => undefined);
     mkdirSync(this.tasksDir, { recursive: true });
   }
 
@@ -284,6 +288,7 @@ export class TaskService {
     this.log.info({ task: task.id, state, reason }, 'task ended');
     await this.applyRetention(task.sessionId);
     this.kick(task.sessionId);
+    this.onTaskEnded(task.sessionId);
   }
 
   private tail(task: TaskRow): string {
