@@ -101,29 +101,14 @@ export class JobService {
       if (request.sessionIds.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name the sessions to restore');
       for (const id of request.sessionIds) await this.sessions.get(id);
     }
-    const job = await this.store.transact(async (tx) => {
-      const row = tx.em.create(JobSchema, {
-        id: newId('job'),
-        kind,
-        state: 'QUEUED',
-        repoId,
-        branch: request.branch,
-        base: request.base,
-        sessionId: rule.needsSession ? request.sessionId : '',
-        sessionIds: rule.needsSessions ? request.sessionIds : [],
-        idempotencyKey: request.idempotencyKey || null,
-        progressPercent: 0,
-        progressMessage: 'queued',
-        result: '',
-        error: '',
-        attempts: 0,
-        cancelRequested: false,
-        createdAt: new Date(),
-        startedAt: null,
-        endedAt: null,
-      });
-      tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
-      return row;
+    const job = await this.insertQueued({
+      kind,
+      repoId,
+      branch: request.branch,
+      base: request.base,
+      sessionId: rule.needsSession ? request.sessionId : '',
+      sessionIds: rule.needsSessions ? request.sessionIds : [],
+      idempotencyKey: request.idempotencyKey || null,
     });
     this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
     this.pump();
@@ -391,17 +376,17 @@ export class JobService {
 
   /** Submits the register_branch job a PENDING_BRANCH session waits for. */
   async submitForSession(sessionId: string, repoId: string, branch: string): Promise<string> {
-    const job = await this.store.transact(async (tx) => {
+    const job = await this.insertQueued({ kind: 'register_branch', repoId, branch, base: '', sessionId, sessionIds: [], idempotencyKey: null });
+    this.pump();
+    return job.id;
+  }
+
+  private async insertQueued(fields: Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'>): Promise<JobRow> {
+    return this.store.transact(async (tx) => {
       const row = tx.em.create(JobSchema, {
         id: newId('job'),
-        kind: 'register_branch',
+        ...fields,
         state: 'QUEUED',
-        repoId,
-        branch,
-        base: '',
-        sessionId,
-        sessionIds: [],
-        idempotencyKey: null,
         progressPercent: 0,
         progressMessage: 'queued',
         result: '',
@@ -415,8 +400,6 @@ export class JobService {
       tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;
     });
-    this.pump();
-    return job.id;
   }
 
   private async notifySession(job: JobRow): Promise<void> {

@@ -152,41 +152,8 @@ export class SessionService {
         await this.rollbackCreate(id, branch, made);
         throw gitFailure('WORKTREE_ADD_FAILED', 'could not create the worktree', err);
       }
-      const now = new Date();
       await this.store.transact(async (tx) => {
-        // Written in two flushes: the worktree rows reference the session row.
-        tx.em.create(SessionSchema, {
-          id,
-          title: request.title,
-          branch,
-          base: request.base,
-          state: 'ACTIVE',
-          labels: request.labels,
-          requestId: request.requestId || null,
-          lastError: '',
-          pendingJobId: '',
-          createdAt: now,
-          updatedAt: now,
-        });
-        await tx.em.flush();
-        for (const item of plan) {
-          tx.em.create(WorktreeSchema, {
-            sessionId: id,
-            repoId: item.repo.id,
-            repoName: item.repo.name,
-            path: item.path,
-            branch,
-            createdBranch: item.startCommit !== undefined,
-            state: 'ACTIVE',
-            preservedRef: '',
-            preservedCommit: '',
-            lastError: '',
-            drift: '',
-            removeAttempts: 0,
-            nextRetryAt: null,
-          });
-        }
-        await tx.em.flush();
+        await this.insertSession(tx, id, request, 'ACTIVE', plan, 'ACTIVE');
         await this.emitSession(tx, id, 'session.created');
       }).catch(async (err: unknown) => {
         await this.rollbackCreate(id, branch, plan);
@@ -238,40 +205,8 @@ export class SessionService {
    */
   private async createPending(id: string, request: CreateSessionRequest, plan: PlannedWorktree[]): Promise<Session> {
     if (!this.submitBranchJob) throw failedPrecondition('JOBS_UNAVAILABLE', 'branch registration jobs are not available');
-    const now = new Date();
     await this.store.transact(async (tx) => {
-      tx.em.create(SessionSchema, {
-        id,
-        title: request.title,
-        branch: request.branch,
-        base: request.base,
-        state: 'PENDING_BRANCH',
-        labels: request.labels,
-        requestId: request.requestId || null,
-        lastError: '',
-        pendingJobId: '',
-        createdAt: now,
-        updatedAt: now,
-      });
-      await tx.em.flush();
-      for (const item of plan) {
-        tx.em.create(WorktreeSchema, {
-          sessionId: id,
-          repoId: item.repo.id,
-          repoName: item.repo.name,
-          path: item.path,
-          branch: request.branch,
-          createdBranch: false,
-          state: 'REMOVED',
-          preservedRef: '',
-          preservedCommit: '',
-          lastError: '',
-          drift: '',
-          removeAttempts: 0,
-          nextRetryAt: null,
-        });
-      }
-      await tx.em.flush();
+      await this.insertSession(tx, id, request, 'PENDING_BRANCH', plan, 'REMOVED');
       await this.emitSession(tx, id, 'session.created');
     });
     let jobId = '';
@@ -286,6 +221,50 @@ export class SessionService {
     });
     this.log.info({ session: id, branch: request.branch, job: jobId }, 'session waiting for its branch');
     return this.get(id);
+  }
+
+  /** Inserts a session and its worktree rows (two flushes: the rows reference the session). */
+  private async insertSession(
+    tx: Tx,
+    id: string,
+    request: CreateSessionRequest,
+    state: SessionRow['state'],
+    plan: PlannedWorktree[],
+    worktreeState: WorktreeRow['state'],
+  ): Promise<void> {
+    const now = new Date();
+    tx.em.create(SessionSchema, {
+      id,
+      title: request.title,
+      branch: request.branch,
+      base: request.base,
+      state,
+      labels: request.labels,
+      requestId: request.requestId || null,
+      lastError: '',
+      pendingJobId: '',
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.em.flush();
+    for (const item of plan) {
+      tx.em.create(WorktreeSchema, {
+        sessionId: id,
+        repoId: item.repo.id,
+        repoName: item.repo.name,
+        path: item.path,
+        branch: request.branch,
+        createdBranch: item.startCommit !== undefined,
+        state: worktreeState,
+        preservedRef: '',
+        preservedCommit: '',
+        lastError: '',
+        drift: '',
+        removeAttempts: 0,
+        nextRetryAt: null,
+      });
+    }
+    await tx.em.flush();
   }
 
   /** Called when a session's register_branch job ends: activate, or show why not. */
