@@ -33,8 +33,11 @@ build: $(BUILD_STAMP)
 lint: $(GEN_STAMP)
 	npx buf lint
 
+# The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
 test: build
-	npx vitest run
+	@mkdir -p .grove
+	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \
+	  status=$$?; node scripts/test-summary.mjs .grove/vitest-results.json; exit $$status
 
 demo: build
 	bash scripts/demo.sh
