@@ -1,0 +1,24 @@
+/** One operation to time: `call` performs it once. */
+export interface BenchCase {
+  name: string;
+  call(): Promise<unknown>;
+}
+
+/**
+ * A comparison measured in one run: cases against a baseline, interleaved so they share the
+ * machine's noise. `targetRatio` applies to the cases named in `targeted` (median vs the
+ * baseline's median); the others are there to explain where the time goes.
+ */
+export interface BenchSetup {
+  baseline: BenchCase;
+  cases: BenchCase[];
+  targeted: ReadonlySet<string>;
+  targetRatio: number;
+  teardown(): Promise<void>;
+}
+
+/** A benchmark file exports one of these; `bench/run.ts` lists them. */
+export interface Bench {
+  name: string;
+  setup(): Promise<BenchSetup>;
+}

@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Bench } from './bench-case.js';
+import { measureInterleaved } from './measure.js';
+import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
+import { sdkUnaryBench } from './sdk-unary.js';
+import { summarize } from './stats.js';
+
+/** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
+const BENCHES: readonly Bench[] = [sdkUnaryBench];
+
+// Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.
+const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '20' },
+    out: { type: 'string', default: RESULTS },
+  },
+});
+function positiveInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return value;
+}
+const options = {
+  calls: positiveInteger('calls', values.calls),
+  warmupCalls: positiveInteger('warmup', values.warmup),
+  rounds: positiveInteger('rounds', values.rounds),
+};
+
+const rows: ResultRow[] = [];
+for (const bench of BENCHES) {
+  const setup = await bench.setup();
+  try {
+    const cases = [setup.baseline, ...setup.cases];
+    const durations = await measureInterleaved(cases, options);
+    const baseline = summarize(durations.get(setup.baseline.name) ?? []);
+    for (const c of cases) {
+      const summary = summarize(durations.get(c.name) ?? []);
+      const ratio = summary.medianUs / baseline.medianUs;
+      const targeted = setup.targeted.has(c.name);
+      rows.push({
+        bench: bench.name,
+        name: c.name,
+        ...summary,
+        ratio,
+        ...(targeted ? { target: setup.targetRatio, verdict: ratio <= setup.targetRatio ? 'PASS' : 'MISS' } : {}),
+      });
+    }
+  } finally {
+    await setup.teardown();
+  }
+}
+
+const report: BenchReport = {
+  time: new Date().toISOString(),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  calls: options.calls,
+  rows,
+};
+writeReport(values.out, report);
+// A MISS is information for people, not a failure: the exit status stays 0 either way.
+process.stdout.write(`${formatReport(report)}\n\nresults written to ${values.out}\n`);

@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import {
+  AddRepoResponse,
+  ListReposResponse,
+  RemoveRepoResponse,
+} from '../../../gen/grove/agent/v1/agent_service.js';
+import { Repo } from '../../../gen/grove/agent/v1/resources.js';
+import type { AgentClient } from '../../sdk/index.js';
+import { expectPositionals, parseVerbArgs } from '../args.js';
+import type { CliIo } from '../cli-io.js';
+import type { Command } from '../command.js';
+import { withAgent } from '../connect.js';
+import { verbUsage } from '../help.js';
+import { formatTime } from '../output/format.js';
+import { formatJsonLine } from '../output/json.js';
+import { formatTable } from '../output/table.js';
+import { agentTarget } from '../target.js';
+
+const REPO_HEADER = ['NAME', 'ID', 'DEFAULT BRANCH', 'PATH'];
+const repoRow = (repo: Repo) => [repo.name, repo.id, repo.defaultBranch, repo.path];
+
+/** Every page of ListRepos, with the revision of the first page. */
+async function listAllRepos(agent: AgentClient): Promise<ListReposResponse> {
+  const first = await agent.listRepos({});
+  const repos = [...first.repos];
+  let token = first.nextPageToken;
+  while (token) {
+    const page = await agent.listRepos({ pageToken: token });
+    repos.push(...page.repos);
+    token = page.nextPageToken;
+  }
+  // The first page's revision is the safe one to watch from: events after it may repeat
+  // what later pages already show, but none can be missed.
+  return { repos, nextPageToken: '', revision: first.revision };
+}
+
+const add: Command = {
+  path: ['repo', 'add'],
+  synopsis: 'repo add PATH [--name NAME]',
+  summary: 'register a git repository with the agent',
+  usage: verbUsage(
+    'repo add PATH [--name NAME]',
+    'Registers the git working tree at PATH (relative to the current directory) with the agent.',
+    "  --name NAME  name to refer to the repo by (default: the directory's name)",
+  ),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, { name: { type: 'string', default: '' } });
+    const [path] = expectPositionals('repo add', positionals, ['PATH']);
+    // The agent may run elsewhere with another cwd: only an absolute path means the same thing there.
+    const absolute = resolve(io.cwd, path);
+    const response = await withAgent(agentTarget(values, io), (agent) =>
+      agent.addRepo({ path: absolute, name: values.name }),
+    );
+    if (values.json) return io.out(formatJsonLine(AddRepoResponse.toJSON(response)));
+    const { repo } = response;
+    if (!repo) throw new Error('the agent answered AddRepo without the repo');
+    io.out(`added repo ${repo.name} (${repo.id}) at ${repo.path}\n`);
+  },
+};
+
+const ls: Command = {
+  path: ['repo', 'ls'],
+  synopsis: 'repo ls',
+  summary: "list the agent's repos",
+  usage: verbUsage('repo ls', 'Lists every repo registered with the agent.'),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {});
+    expectPositionals('repo ls', positionals, []);
+    const response = await withAgent(agentTarget(values, io), listAllRepos);
+    if (values.json) return io.out(formatJsonLine(ListReposResponse.toJSON(response)));
+    if (response.repos.length === 0) return io.err('no repos\n');
+    io.out(formatTable([REPO_HEADER, ...response.repos.map(repoRow)]));
+  },
+};
+
+const get: Command = {
+  path: ['repo', 'get'],
+  synopsis: 'repo get ID|NAME',
+  summary: 'show one repo',
+  usage: verbUsage('repo get ID|NAME', 'Shows one repo, named by its id or its name.'),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {});
+    const [id] = expectPositionals('repo get', positionals, ['ID|NAME']);
+    const repo = await withAgent(agentTarget(values, io), (agent) => agent.getRepo({ id }));
+    if (values.json) return io.out(formatJsonLine(Repo.toJSON(repo)));
+    io.out(
+      formatTable([
+        ['NAME', repo.name],
+        ['ID', repo.id],
+        ['PATH', repo.path],
+        ['DEFAULT BRANCH', repo.defaultBranch],
+        ['CREATED', formatTime(repo.createTime)],
+      ]),
+    );
+  },
+};
+
+const rm: Command = {
+  path: ['repo', 'rm'],
+  synopsis: 'repo rm ID|NAME',
+  summary: 'unregister a repo (its files are left alone)',
+  usage: verbUsage(
+    'repo rm ID|NAME',
+    'Unregisters a repo from the agent; the repository on disk is not touched.\nRefused while sessions use it.',
+  ),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {});
+    const [id] = expectPositionals('repo rm', positionals, ['ID|NAME']);
+    const response = await withAgent(agentTarget(values, io), (agent) => agent.removeRepo({ id }));
+    if (values.json) return io.out(formatJsonLine(RemoveRepoResponse.toJSON(response)));
+    io.out(`removed repo ${id}\n`);
+  },
+};
+
+export const repoCommands: readonly Command[] = [add, ls, get, rm];

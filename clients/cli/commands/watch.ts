@@ -1,0 +1,99 @@
+import { Event } from '../../../gen/grove/agent/v1/resources.js';
+import { WatchResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import type { ReconnectInfo } from '../../sdk/index.js';
+import { expectPositionals, integerFlag, parseVerbArgs } from '../args.js';
+import type { CliIo } from '../cli-io.js';
+import type { Command } from '../command.js';
+import { withAgent, withCoordinator } from '../connect.js';
+import { verbUsage } from '../help.js';
+import { abortOnSignals } from '../interrupt.js';
+import { formatTime } from '../output/format.js';
+import { formatJsonLine } from '../output/json.js';
+import { agentTarget, coordinatorTarget } from '../target.js';
+
+// Streamed lines cannot be aligned after the fact, so columns have fixed widths.
+function eventLine(event: Event): string {
+  const deleted = event.deleted ? ' (deleted)' : '';
+  return `${String(event.revision).padStart(6)}  ${formatTime(event.time)}  ${event.type.padEnd(18)}  ${event.resource}${deleted}\n`;
+}
+
+function coordinatorLine(response: WatchResponse): string {
+  const change = response.change;
+  const what =
+    change?.$case === 'event'
+      ? `${change.value.type.padEnd(18)}  ${change.value.resource}${change.value.deleted ? ' (deleted)' : ''}`
+      : change?.$case === 'agent'
+        ? `${'agent'.padEnd(18)}  agents/${change.value.id}`
+        : response.snapshotDone
+          ? 'snapshot done'
+          : '';
+  return `${String(response.revision).padStart(6)}  ${response.agentId.padEnd(26)}  ${what}\n`;
+}
+
+function reconnectNotice(info: ReconnectInfo): string {
+  const why = info.error ? info.error.message : 'the agent closed the stream';
+  return `grove: watch interrupted (${why}); resuming after revision ${info.afterRevision} in ${Math.round(info.delayMs)}ms\n`;
+}
+
+const watch: Command = {
+  path: ['watch'],
+  synopsis: 'watch [--after REV] [--limit N]',
+  summary: "stream the agent's events (the coordinator's with --coordinator)",
+  usage: verbUsage(
+    'watch [--after REV] [--limit N]',
+    `Streams events: the retained backlog after REV, then live ones, until interrupted. Against
+an agent the stream resumes by itself after a dropped connection or an agent restart,
+without gaps or repeats. With --coordinator it streams the coordinator's projection: a
+snapshot of the current state then its changes, or only the changes after --after REV.`,
+    `  --after REV  only events with a revision greater than REV (agent default 0: the whole log)
+  --limit N    exit after N events (default 0: no limit)`,
+  ),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {
+      after: { type: 'string' },
+      limit: { type: 'string' },
+    });
+    expectPositionals('watch', positionals, []);
+    const after = integerFlag('after', values.after, 0);
+    const fromStart = values.after === undefined;
+    const limit = integerFlag('limit', values.limit, 0);
+    const interrupt = abortOnSignals();
+    let remaining = limit || Infinity;
+    try {
+      if (values.coordinator) {
+        await withCoordinator(coordinatorTarget(values, io), async (coordinator) => {
+          // Coordinator revisions are not small integers from 1: without --after, start from
+          // a snapshot of the current state rather than from a revision it never had.
+          const request = fromStart ? { initialSnapshot: true } : { fromRevision: after };
+          const stream = coordinator.watch(request, { signal: interrupt.signal });
+          for await (const response of stream) {
+            io.out(values.json ? formatJsonLine(WatchResponse.toJSON(response)) : coordinatorLine(response));
+            if (--remaining === 0) break;
+          }
+        });
+        return;
+      }
+      await withAgent(agentTarget(values, io), async (agent) => {
+        // Fail fast, with the real error, when the agent is not there at all: the watch
+        // itself would keep retrying, which is right only once it has been reached.
+        await agent.getAgentInfo({});
+        const events = agent.watch({
+          afterRevision: after,
+          signal: interrupt.signal,
+          onReconnect: (info) => io.err(reconnectNotice(info)),
+        });
+        for await (const event of events) {
+          io.out(values.json ? formatJsonLine(Event.toJSON(event)) : eventLine(event));
+          if (--remaining === 0) break;
+        }
+      });
+    } catch (err) {
+      // An interrupt is how a watch is meant to end.
+      if (!interrupt.signal.aborted) throw err;
+    } finally {
+      interrupt.dispose();
+    }
+  },
+};
+
+export const watchCommands: readonly Command[] = [watch];

@@ -1,0 +1,10 @@
+export { createAgentClient, type AgentClient } from './agent-client.js';
+export { createCoordinatorClient, type CoordinatorClient } from './coordinator-client.js';
+export { DEFAULT_DEADLINE_MS, type GroveClientOptions } from './client-options.js';
+export type { GroveCallOptions } from './grove-client-factory.js';
+export type { DeadlineCallOptions } from './deadline-middleware.js';
+export { GroveClientError } from './grove-client-error.js';
+export { RevisionCompactedError } from './revision-compacted-error.js';
+export { resumingWatch, type ReconnectInfo, type WatchOptions } from './resuming-watch.js';
+export type { BackoffOptions } from './backoff.js';
+export { Status } from 'nice-grpc-common';
