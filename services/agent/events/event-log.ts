@@ -26,6 +26,8 @@ const READ_BATCH = 500;
 export class EventLog {
   private generation = 0;
   private waiters: Array<() => void> = [];
+  /** Kept in memory (loaded once, then maintained on commit and compaction): read on hot paths. */
+  private cached: RevisionBounds | undefined;
 
   constructor(
     private readonly orm: AgentOrm,
@@ -54,8 +56,11 @@ export class EventLog {
     return row;
   }
 
-  /** Called after a transaction that staged events commits. */
-  async committed(): Promise<void> {
+  /** Called after a transaction commits, with the newest revision it wrote (0 for none). */
+  async committed(newestWritten: number): Promise<void> {
+    if (newestWritten === 0) return;
+    const bounds = await this.bounds();
+    this.cached = { oldest: Math.min(bounds.oldest, newestWritten), newest: Math.max(bounds.newest, newestWritten) };
     this.generation++;
     const waiters = this.waiters;
     this.waiters = [];
@@ -64,6 +69,11 @@ export class EventLog {
   }
 
   async bounds(): Promise<RevisionBounds> {
+    this.cached ??= await this.readBounds();
+    return { ...this.cached };
+  }
+
+  private async readBounds(): Promise<RevisionBounds> {
     const conn = this.orm.em.getConnection();
     const [row] = await conn.execute<Array<{ oldest: number | null; newest: number | null }>>(
       'select min(revision) as oldest, max(revision) as newest from event',
@@ -135,14 +145,11 @@ export class EventLog {
   }
 
   private async compact(): Promise<void> {
-    const { newest } = await this.bounds();
+    const { oldest, newest } = await this.bounds();
     const cutoff = newest - this.retention;
-    if (cutoff <= 0) return;
-    const result = await this.orm.em
-      .getConnection()
-      .execute('delete from event where revision <= ?', [cutoff], 'run');
-    if ((result as { affectedRows?: number }).affectedRows) {
-      this.log.debug({ cutoff }, 'event log compacted');
-    }
+    if (cutoff < oldest) return;
+    await this.orm.em.getConnection().execute('delete from event where revision <= ?', [cutoff], 'run');
+    this.cached = { oldest: cutoff + 1, newest };
+    this.log.debug({ cutoff }, 'event log compacted');
   }
 }

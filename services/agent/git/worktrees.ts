@@ -1,6 +1,6 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parsePorcelainStatus, type Dirtiness } from '../domain/dirtiness.js';
 import { git } from './git.js';
 
@@ -78,8 +78,23 @@ export async function worktreeStatus(path: string): Promise<Dirtiness> {
   return parsePorcelainStatus(stdout);
 }
 
-/** The branch checked out at `path`, '' when HEAD is detached. */
+/**
+ * The branch checked out at `path`, '' when HEAD is detached. Read from the HEAD file
+ * itself when it can be (start-up probes every worktree: a git process each would cost
+ * seconds with a thousand sessions); git answers otherwise.
+ */
 export async function checkedOutBranch(path: string): Promise<string> {
+  try {
+    const dotGit = join(path, '.git');
+    const gitDir = (await stat(dotGit)).isDirectory()
+      ? dotGit
+      : resolve(path, (await readFile(dotGit, 'utf8')).replace(/^gitdir: /, '').trim());
+    const head = (await readFile(join(gitDir, 'HEAD'), 'utf8')).trim();
+    if (head.startsWith('ref: refs/heads/')) return head.slice('ref: refs/heads/'.length);
+    if (/^[0-9a-f]{40,64}$/.test(head)) return '';
+  } catch {
+    // fall through to git
+  }
   const result = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: path, allowFailure: true });
   return result.code === 0 ? result.stdout.trim() : '';
 }

@@ -36,8 +36,8 @@ export class Store {
     const value = await em.transactional(async (txEm) =>
       work({ em: txEm, emit: (draft) => void staged.push(this.events.stage(txEm, draft)) }),
     );
-    await this.events.committed();
     const revision = staged.length > 0 ? Math.max(...staged.map((row) => row.revision)) : 0;
+    await this.events.committed(revision);
     return { value, revision };
   }
 
