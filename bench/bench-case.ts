@@ -1,7 +1,11 @@
+import type { MeasureOptions } from './measure.js';
+
 /** One operation to time: `call` performs it once. */
 export interface BenchCase {
   name: string;
   call(): Promise<unknown>;
+  /** Untimed, after every timed call: puts the world back (e.g. removes what call made). */
+  reset?(): Promise<void>;
 }
 
 /**
@@ -21,4 +25,6 @@ export interface BenchSetup {
 export interface Bench {
   name: string;
   setup(): Promise<BenchSetup>;
+  /** Call counts for heavy operations (a session create is not a ping); overrides the defaults. */
+  options?: Partial<MeasureOptions>;
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import {
   SessionActivity,
@@ -40,7 +41,7 @@ export interface FleetOptions {
 const START_REVISION = 100;
 const HEARTBEAT_MS = 1000;
 
-function sessionOf(agentIndex: number, index: number, repo: Repo, teams: number): Session {
+export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: number): Session {
   const now = new Date();
   return {
     id: newId('ses'),
@@ -74,6 +75,7 @@ function sessionOf(agentIndex: number, index: number, repo: Repo, teams: number)
 /** Links `options.agents` simulated agents, each on its own connection; resolves once all sent their snapshot. */
 export async function startFleet(address: string, options: FleetOptions): Promise<Fleet> {
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   const channels: Channel[] = [];
   const timers: NodeJS.Timeout[] = [];
 

@@ -19,7 +19,10 @@ export async function measureInterleaved(
   options: MeasureOptions,
 ): Promise<Map<string, number[]>> {
   for (const c of cases) {
-    for (let i = 0; i < options.warmupCalls; i++) await c.call();
+    for (let i = 0; i < options.warmupCalls; i++) {
+      await c.call();
+      await c.reset?.();
+    }
   }
   const durations = new Map(cases.map((c) => [c.name, [] as number[]]));
   const perRound = Math.ceil(options.calls / options.rounds);
@@ -31,6 +34,7 @@ export async function measureInterleaved(
         const start = process.hrtime.bigint();
         await c.call();
         into.push(Number(process.hrtime.bigint() - start));
+        await c.reset?.();
       }
     }
   }

@@ -3,11 +3,15 @@ import { parseArgs } from 'node:util';
 import type { Bench } from './bench-case.js';
 import { measureInterleaved } from './measure.js';
 import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
+import { jobDrainBench, jobSubmitBench } from './jobs.js';
+import { recoveryBench } from './recovery.js';
 import { sdkUnaryBench } from './sdk-unary.js';
+import { sessionCreateBench } from './session-create.js';
+import { taskStartBench } from './task-start.js';
 import { summarize } from './stats.js';
 
 /** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
-const BENCHES: readonly Bench[] = [sdkUnaryBench];
+const BENCHES: readonly Bench[] = [sdkUnaryBench, sessionCreateBench, taskStartBench, recoveryBench, jobSubmitBench, jobDrainBench];
 
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -36,7 +40,7 @@ for (const bench of BENCHES) {
   const setup = await bench.setup();
   try {
     const cases = [setup.baseline, ...setup.cases];
-    const durations = await measureInterleaved(cases, options);
+    const durations = await measureInterleaved(cases, { ...options, ...bench.options });
     const baseline = summarize(durations.get(setup.baseline.name) ?? []);
     for (const c of cases) {
       const summary = summarize(durations.get(c.name) ?? []);

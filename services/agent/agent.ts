@@ -167,7 +167,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       clearInterval(retryTimer);
       clearInterval(syncTimer);
       tasks.stop();
-      jobs.stop();
+      await jobs.stop();
       shutdown.abort();
       await link?.close();
       await server.close();

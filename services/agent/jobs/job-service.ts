@@ -48,7 +48,7 @@ interface JobRun {
  * waiting on a response.
  */
 export class JobService {
-  private readonly running = new Map<string, { repoId: string; abort: AbortController }>();
+  private readonly running = new Map<string, { repoId: string; abort: AbortController; done: Promise<void> }>();
   private readonly store: Store;
   private readonly repos: RepoService;
   private readonly sessions: SessionService;
@@ -195,11 +195,13 @@ export class JobService {
       (row) => row.state === 'QUEUED',
     );
     if (!started) return;
-    this.running.set(queued.id, { repoId: queued.repoId, abort });
-    void this.execute(started, abort.signal).finally(() => {
-      this.running.delete(queued.id);
-      this.pump();
-    });
+    const done = this.execute(started, abort.signal)
+      .catch((err: unknown) => this.log.error({ err, job: queued.id }, 'job execution failed'))
+      .finally(() => {
+        this.running.delete(queued.id);
+        this.pump();
+      });
+    this.running.set(queued.id, { repoId: queued.repoId, abort, done });
   }
 
   private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
@@ -214,6 +216,8 @@ export class JobService {
     try {
       if (JOB_KINDS[job.kind].needsRepo && !run.repo) throw new JobFailure('the repo was removed');
       const result = await this.perform(run);
+      // Shutting down: the row stays RUNNING and start-up recovery decides (retry or fail).
+      if (this.stopped) return;
       const fresh = await this.find(job.id);
       await this.update(
         job.id,
@@ -223,6 +227,7 @@ export class JobService {
         'job.ended',
       );
     } catch (err) {
+      if (this.stopped) return;
       const fresh = await this.find(job.id);
       const message =
         err instanceof JobFailure || err instanceof GroveError
@@ -241,6 +246,7 @@ export class JobService {
         'job.ended',
       );
     }
+    if (this.stopped) return;
     const final = await this.find(job.id);
     this.log.info({ job: job.id, kind: job.kind, state: final.state, error: final.error || undefined }, 'job ended');
     if (final.kind === 'register_branch' && final.sessionId) await this.notifySession(final);
@@ -455,9 +461,15 @@ export class JobService {
     await pruneWorktrees(repo.path);
   }
 
-  stop(): void {
+  /**
+   * Graceful shutdown: aborts running jobs' git processes without recording an outcome, so
+   * the rows stay RUNNING and the next start treats them like any interrupted job.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
-    for (const { abort } of this.running.values()) abort.abort();
+    const running = [...this.running.values()];
+    for (const { abort } of running) abort.abort();
+    await Promise.allSettled(running.map((r) => r.done));
   }
 
   // ---- persistence ----------------------------------------------------------------------

@@ -1,0 +1,180 @@
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { ListSessionsRequest } from '../gen/grove/coordinator/v1/coordinator_service.js';
+import type { Bench } from './bench-case.js';
+import { measureListHandler } from './coordinator-pages.js';
+import { DEFAULT_RIG, startCoordinatorRig, type CoordinatorRig, type Memory } from './coordinator-rig.js';
+import { percentile } from './stats.js';
+
+/**
+ * The coordinator at fleet scale: 100 simulated agents (real link streams) of 100 sessions
+ * each, 200 watchers. Measures how long a change takes from an agent's link to every
+ * watcher, what a page of ListSessions over the 10,000 sessions costs, and the
+ * coordinator's memory; beside them, the floor: a real agent's own WatchEvents.
+ *
+ * Two ways to run it: as a case list for `bench/run.ts` (`coordinatorBench`), or on its own
+ * with absolute targets — `node dist/bench/coordinator.js` — which also reports memory.
+ */
+
+type PageKind = 'first' | 'deep' | 'by agent' | 'by label' | 'descending';
+
+/** A ListSessions page of 100 of each kind; `deep` starts half-way through. */
+async function pageRequests(rig: CoordinatorRig): Promise<Record<PageKind, Partial<ListSessionsRequest>>> {
+  let token = '';
+  for (let i = 0; i < 50; i++) token = (await rig.client.listSessions({ pageSize: 100, pageToken: token })).nextPageToken;
+  return {
+    first: { pageSize: 100 },
+    deep: { pageSize: 100, pageToken: token },
+    'by agent': { pageSize: 100, agent: rig.fleet.agents[42]!.name },
+    'by label': { pageSize: 100, labelSelector: 'team=t3' },
+    descending: { pageSize: 100, orderBy: 'id desc' },
+  };
+}
+
+async function timePage(rig: CoordinatorRig, request: Partial<ListSessionsRequest>): Promise<number> {
+  const start = performance.now();
+  const { sessions } = await rig.client.listSessions(request);
+  const elapsed = performance.now() - start;
+  if (sessions.length !== 100) throw new Error(`a page held ${sessions.length} sessions, not 100`);
+  return elapsed;
+}
+
+/** For bench/run.ts: each call is one measured operation; the floor is the baseline. */
+export const coordinatorBench: Bench = {
+  name: 'coordinator',
+  async setup() {
+    const rig = await startCoordinatorRig();
+    const pages = await pageRequests(rig);
+    return {
+      baseline: { name: 'agent WatchEvents: AddRepo -> subscriber (floor)', call: () => rig.directAgentWatch() },
+      cases: [
+        { name: `Watch: link event -> all ${DEFAULT_RIG.watchers} watchers`, call: () => rig.propagate() },
+        { name: 'Watch: AddRepo on a linked agent -> watcher', call: () => rig.realAgentToWatcher() },
+        { name: 'ListSessions: first page of 100 of 10,000', call: () => timePage(rig, pages.first) },
+        { name: 'ListSessions: page 51 of 100', call: () => timePage(rig, pages.deep) },
+        { name: 'ListSessions: page filtered by agent', call: () => timePage(rig, pages['by agent']) },
+      ],
+      // The targets are absolute (see the standalone run), not ratios to the floor.
+      targeted: new Set<string>(),
+      targetRatio: 1,
+      teardown: () => rig.close(),
+    };
+  },
+};
+
+interface Row {
+  name: string;
+  samples: number;
+  p50: number;
+  p99: number;
+  unit: 'ms' | 'MB';
+  target?: string;
+  verdict?: 'PASS' | 'MISS';
+}
+
+function latencyRow(name: string, samples: number[], targetP99?: number): Row {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p99 = percentile(sorted, 99);
+  return {
+    name,
+    samples: sorted.length,
+    p50: percentile(sorted, 50),
+    p99,
+    unit: 'ms',
+    ...(targetP99 === undefined ? {} : { target: `p99 <= ${targetP99} ms`, verdict: p99 <= targetP99 ? 'PASS' : 'MISS' }),
+  };
+}
+
+function formatRows(rows: Row[]): string {
+  const table = [
+    ['CASE', 'SAMPLES', 'P50', 'P99', 'TARGET'],
+    ...rows.map((r) => [
+      r.name,
+      String(r.samples),
+      `${r.p50.toFixed(r.unit === 'MB' ? 0 : 2)} ${r.unit}`,
+      `${r.p99.toFixed(r.unit === 'MB' ? 0 : 2)} ${r.unit}`,
+      r.target ? `${r.target} ${r.verdict}` : '',
+    ]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  return table.map((r) => r.map((cell, i) => (i >= 1 && i <= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** The standalone run: fixed counts, absolute targets, memory; well under a minute. */
+export async function runCoordinatorBench(counts = { events: 300, realEvents: 100, pages: 200 }): Promise<Row[]> {
+  const started = performance.now();
+  const rig = await startCoordinatorRig();
+  try {
+    const loaded: Memory = rig.memory();
+    const setupMs = performance.now() - started;
+
+    const propagation: number[] = [];
+    const lastWatcher: number[] = [];
+    for (let i = 0; i < counts.events; i++) {
+      const latencies = await rig.propagate();
+      propagation.push(...latencies);
+      lastWatcher.push(Math.max(...latencies));
+    }
+    const real: number[] = [];
+    const floor: number[] = [];
+    for (let i = 0; i < counts.realEvents; i++) {
+      real.push(await rig.realAgentToWatcher());
+      floor.push(await rig.directAgentWatch());
+    }
+    const pages = await pageRequests(rig);
+    const pageTimes = new Map<PageKind, number[]>();
+    for (let i = 0; i < counts.pages; i++) {
+      for (const [kind, request] of Object.entries(pages) as Array<[PageKind, Partial<ListSessionsRequest>]>) {
+        const times = pageTimes.get(kind) ?? [];
+        times.push(await timePage(rig, request));
+        pageTimes.set(kind, times);
+      }
+    }
+    const after = rig.memory();
+    const { agents, sessionsPerAgent, watchers } = DEFAULT_RIG;
+    const rows: Row[] = [
+      latencyRow(`agent WatchEvents: AddRepo -> subscriber (floor)`, floor),
+      latencyRow(`Watch: link event -> each of ${watchers} watchers`, propagation, 20),
+      latencyRow(`Watch: link event -> last of ${watchers} watchers`, lastWatcher),
+      latencyRow('Watch: AddRepo on a linked agent -> a watcher', real),
+      ...[...pageTimes].map(([kind, times]) => latencyRow(`ListSessions page of 100 of ${agents * sessionsPerAgent}: ${kind}`, times, 5)),
+      { name: 'coordinator RSS after the snapshots (VmRSS)', samples: 1, p50: loaded.rssMb, p99: loaded.rssMb, unit: 'MB' },
+      {
+        name: `coordinator RSS at the end (VmRSS / peak VmHWM)`,
+        samples: 1,
+        p50: after.rssMb,
+        p99: after.peakRssMb,
+        unit: 'MB',
+        target: 'peak <= 300 MB',
+        verdict: after.peakRssMb <= 300 ? 'PASS' : 'MISS',
+      },
+    ];
+    // The handler alone, in this process: the same page at 10,000 and at 50,000 sessions.
+    for (const perAgent of [sessionsPerAgent, sessionsPerAgent * 5]) {
+      const handler = await measureListHandler(agents, perAgent, counts.pages);
+      for (const [kind, times] of handler) {
+        rows.push(latencyRow(`ListSessions handler only, ${agents * perAgent} sessions: ${kind}`, times));
+      }
+    }
+    process.stderr.write(`setup ${(setupMs / 1000).toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    return rows;
+  } finally {
+    await rig.close();
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  // Bounded: a wedged run must not hang CI.
+  const guard = setTimeout(() => {
+    process.stderr.write('coordinator bench: over 60 s, giving up\n');
+    process.exit(2);
+  }, 60_000);
+  guard.unref();
+  const rows = await runCoordinatorBench();
+  process.stdout.write(`${formatRows(rows)}\n`);
+  if (values.out) writeFileSync(values.out, `${JSON.stringify({ time: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+  process.exit(0);
+}

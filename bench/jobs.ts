@@ -1,0 +1,112 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAgentClient, type AgentClient } from '../clients/sdk/index.js';
+import { JobKind, JobState } from '../gen/grove/agent/v1/resources.js';
+import type { Bench } from './bench-case.js';
+import { benchWorkspace, execFileAsync, generateRepo, gitSync, type BenchWorkspace } from './fixtures.js';
+
+const SUBMIT_BUSY = 'SubmitJob while 10 long jobs run';
+
+/** A clone of a local origin; with `gate`, its fetches wait until that file exists. */
+function clone(ws: BenchWorkspace, name: string, gate?: string): string {
+  const origin = generateRepo(join(ws.dir, `${name}-origin`), 5);
+  const path = join(ws.dir, name);
+  gitSync(ws.dir, 'clone', '--quiet', origin, path);
+  if (gate) gitSync(path, 'config', 'remote.origin.uploadpack', `sh -c 'while [ ! -f ${gate} ]; do sleep 0.05; done; exec git-upload-pack "$1"' --`);
+  return path;
+}
+
+async function untilAllEnded(sdk: AgentClient, ids: Set<string>): Promise<void> {
+  while (ids.size > 0) {
+    for (const id of [...ids]) {
+      const job = await sdk.getJob({ id });
+      if (job.state === JobState.JOB_STATE_SUCCEEDED) ids.delete(id);
+      else if (job.state === JobState.JOB_STATE_FAILED) throw new Error(`job ${id} failed: ${job.error}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * SubmitJob must not wait on running jobs: its latency on an agent whose workers are busy
+ * with 10 long fetches (blocked on a gate) against an idle agent. Each submission queues a
+ * fetch on a further gated repo, so no submission ever runs during the measurement.
+ */
+export const jobSubmitBench: Bench = {
+  name: 'job-submit',
+  options: { calls: 300, warmupCalls: 20, rounds: 6 },
+  async setup() {
+    const idle = await benchWorkspace({ jobConcurrency: 16 });
+    const busy = await benchWorkspace({ jobConcurrency: 16 });
+    const gate = join(busy.dir, 'gate');
+    const idleSdk = createAgentClient({ address: idle.agent.address });
+    const busySdk = createAgentClient({ address: busy.agent.address });
+    for (let i = 0; i < 10; i++) {
+      const { repo } = await busySdk.addRepo({ path: clone(busy, `long${i}`, gate), name: `long${i}` });
+      await busySdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repo!.id });
+    }
+    const target = async (ws: BenchWorkspace, sdk: AgentClient) =>
+      (await sdk.addRepo({ path: clone(ws, 'target', join(ws.dir, 'gate')), name: 'target' })).repo!.id;
+    const idleTarget = await target(idle, idleSdk);
+    const busyTarget = await target(busy, busySdk);
+    return {
+      baseline: { name: 'SubmitJob, idle agent (baseline)', call: () => idleSdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: idleTarget }) },
+      cases: [{ name: SUBMIT_BUSY, call: () => busySdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: busyTarget }) }],
+      targeted: new Set([SUBMIT_BUSY]),
+      targetRatio: 1.5,
+      async teardown() {
+        writeFileSync(gate, '');
+        writeFileSync(join(idle.dir, 'gate'), '');
+        idleSdk.close();
+        busySdk.close();
+        await idle.close();
+        await busy.close();
+      },
+    };
+  },
+};
+
+const DRAIN = 'drain 100 fetch jobs across 10 repos';
+
+/**
+ * Throughput: 100 queued sync_repo jobs across 10 repos drained by the workers
+ * (concurrency 4, one per repo), against the same 100 fetches run one after another with
+ * plain git. Each sample is one whole drain.
+ */
+export const jobDrainBench: Bench = {
+  name: 'job-drain',
+  options: { calls: 3, warmupCalls: 1, rounds: 3 },
+  async setup() {
+    const ws = await benchWorkspace({ jobConcurrency: 4 });
+    const sdk = createAgentClient({ address: ws.agent.address, defaultDeadlineMs: 60_000 });
+    const repos: Array<{ id: string; path: string }> = [];
+    for (let i = 0; i < 10; i++) {
+      const path = clone(ws, `r${i}`);
+      repos.push({ id: (await sdk.addRepo({ path, name: `r${i}` })).repo!.id, path });
+    }
+    return {
+      baseline: {
+        name: '100 sequential git fetch (baseline)',
+        async call() {
+          for (let i = 0; i < 100; i++) await execFileAsync('git', ['fetch', '--prune', 'origin'], { cwd: repos[i % 10]!.path });
+        },
+      },
+      cases: [
+        {
+          name: DRAIN,
+          async call() {
+            const ids = new Set<string>();
+            for (let i = 0; i < 100; i++) ids.add((await sdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repos[i % 10]!.id })).job!.id);
+            await untilAllEnded(sdk, ids);
+          },
+        },
+      ],
+      targeted: new Set<string>(),
+      targetRatio: Number.POSITIVE_INFINITY,
+      async teardown() {
+        sdk.close();
+        await ws.close();
+      },
+    };
+  },
+};
