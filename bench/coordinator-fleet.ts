@@ -35,11 +35,13 @@ export interface FleetOptions {
   sessionsPerAgent: number;
   /** Labels `team=t<k>` cycle through this many values, for label-filtered pages. */
   teams: number;
+  /** How often each agent heartbeats (default 1s, twice what a coordinator asks by default). */
+  heartbeatMs?: number | undefined;
 }
 
 // The revision an agent claims at Hello; its snapshot carries it and events follow it.
 const START_REVISION = 100;
-const HEARTBEAT_MS = 1000;
+const DEFAULT_HEARTBEAT_MS = 1000;
 
 export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: number): Session {
   const now = new Date();
@@ -104,7 +106,10 @@ export async function startFleet(address: string, options: FleetOptions): Promis
       });
     }
     timers.push(
-      setInterval(() => outbox.push({ message: { $case: 'heartbeat', value: { revision, time: new Date() } } }), HEARTBEAT_MS),
+      setInterval(
+        () => outbox.push({ message: { $case: 'heartbeat', value: { revision, time: new Date() } } }),
+        options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      ),
     );
     // Nothing is routed to simulated agents; keep reading so the stream stays healthy.
     void (async () => {

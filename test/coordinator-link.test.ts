@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentServiceDefinition, type AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
+import { AgentInfo, AgentServiceDefinition, type AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
 import {
   AgentStatus,
   CoordinatorServiceDefinition,
@@ -114,11 +114,10 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
     expect(rest.repos).toHaveLength(1);
     expect(rest.repos[0]!.repo!.id).not.toBe(paged.repos[0]!.repo!.id);
     expect(rest.nextPageToken).toBe('');
-    // Routing is not built yet, and says so by name.
-    await expect(client.route({ agent: agentId, method: 'GetAgentInfo' })).rejects.toMatchObject({
-      code: 12,
-      details: expect.stringContaining('routing'),
-    });
+    // The same agent through the coordinator: routed over its link.
+    const routed = await client.route({ agent: 'alpha', method: 'GetAgentInfo' });
+    expect(routed.agentId).toBe(agentId);
+    expect(AgentInfo.decode(routed.response)).toMatchObject({ id: agentId, name: 'alpha' });
   });
 
   it('removing a repo on the agent removes it from the projection', async () => {

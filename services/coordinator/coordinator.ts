@@ -1,16 +1,19 @@
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { CoordinatorServiceDefinition } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import { LinkServiceDefinition } from '../../gen/grove/link/v1/link.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
 import type { Logger } from '../common/logging.js';
-import { AgentRegistry } from './agents/agent-registry.js';
-import { DEFAULT_STATUS_POLICY, deriveAgentStatus, type StatusPolicy } from './agents/agent-status.js';
+import { AgentRegistry, type AgentRecord } from './agents/agent-registry.js';
+import { DEFAULT_STATUS_POLICY, deriveAgentStatus, type AgentStatusName, type StatusPolicy } from './agents/agent-status.js';
+import { StatusTracker } from './agents/status-tracker.js';
 import { LinkHub } from './link/link-hub.js';
 import { createLinkServiceImpl } from './link/link-service.js';
-import { ChangeLog } from './projection/change-log.js';
+import { ChangeLog, DEFAULT_CHANGE_CAPACITY, DEFAULT_WATCH_BUFFER } from './projection/change-log.js';
 import { Projection } from './projection/projection.js';
 import { createCoordinatorServiceImpl } from './rpc/coordinator-service.js';
-import { toAgentProto } from './rpc/views.js';
+import { ServedCoordinatorServiceDefinition } from './rpc/served-definition.js';
+import { toAgentProto, toEventView } from './rpc/views.js';
 import { CommandAudit } from './store/command-audit.js';
 import { nextGeneration, revisionBase } from './store/generation.js';
 import { initOrm } from './store/orm.js';
@@ -27,6 +30,12 @@ export interface CoordinatorOptions {
   agentTtlMs?: number | undefined;
   /** Heartbeat interval asked of agents (default 2s). */
   heartbeatMs?: number | undefined;
+  /** Live changes a watcher may have waiting before it is cut off (default 1000). */
+  watchBuffer?: number | undefined;
+  /** Changes kept for watchers to resume from (default 10 000). */
+  watchHistory?: number | undefined;
+  /** How long a routed call waits for its agent when the client does not say (default 30s). */
+  routeTimeoutMs?: number | undefined;
   log: Logger;
 }
 
@@ -49,6 +58,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     ttlMs: options.agentTtlMs ?? DEFAULT_STATUS_POLICY.ttlMs,
   };
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const watchHistory = options.watchHistory ?? DEFAULT_CHANGE_CAPACITY;
+  const watchBuffer = options.watchBuffer ?? Math.min(DEFAULT_WATCH_BUFFER, watchHistory);
+  if (!Number.isInteger(watchBuffer) || watchBuffer < 1 || watchBuffer > watchHistory) {
+    // Waiting changes live in the shared ring: a buffer larger than it could not be honoured.
+    throw new Error(`--watch-buffer must be between 1 and the watch history (${watchHistory})`);
+  }
   if (policy.ttlMs < policy.graceMs) throw new Error('--agent-ttl must not be shorter than --agent-grace');
   if (heartbeatMs >= policy.graceMs) {
     // Heartbeats slower than the grace period would flap every idle agent to DISCONNECTED.
@@ -58,18 +73,43 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));
   const registry = await AgentRegistry.load(orm, options.log.child({ component: 'registry' }));
   const generation = await nextGeneration(orm);
-  const projection = new Projection(new ChangeLog(revisionBase(generation)));
   const links = new LinkHub(
     new CommandAudit(orm, options.log.child({ component: 'audit' })),
     options.log.child({ component: 'commands' }),
   );
+  const statusOf = (record: AgentRecord): AgentStatusName =>
+    deriveAgentStatus({ linkOpen: links.isOpen(record.id), lastSeen: record.lastSeen }, Date.now(), policy);
+  const projection = new Projection(new ChangeLog(revisionBase(generation), watchHistory), (agentId, event) => {
+    const record = registry.get(agentId);
+    return record ? toEventView(event, record, statusOf(record)) : event;
+  });
   const shutdown = new AbortController();
-  const onAgentChanged = (agentId: string) => {
+  // Every link and watch listens for shutdown: hundreds of listeners are expected.
+  setMaxListeners(0, shutdown.signal);
+
+  const statuses = new StatusTracker();
+  for (const record of registry.list()) statuses.seed(record.id, statusOf(record));
+  /** Tells watchers about the agent; `force` for a link or unlink, which always is news. */
+  const announce = (agentId: string, force: boolean) => {
     const record = registry.get(agentId);
     if (!record) return;
-    const status = deriveAgentStatus({ linkOpen: links.isOpen(agentId), lastSeen: record.lastSeen }, Date.now(), policy);
-    projection.agentChanged(toAgentProto(record, status, projection.of(agentId)));
+    const transition = statuses.update(agentId, statusOf(record), force);
+    if (!transition) return;
+    const load = { appliedRevision: projection.of(agentId)?.appliedRevision ?? 0, runningTasks: projection.index.runningTasks(agentId) };
+    projection.agentChanged(toAgentProto(record, transition.status, load));
+    if (transition.sessionsChanged) {
+      projection.reshowSessions(agentId, transition.status === 'unknown' ? 'session.agent_unknown' : 'session.agent_back');
+    }
   };
+  const onAgentChanged = (agentId: string) => announce(agentId, true);
+  // Status moves with time alone (grace, TTL): sweep often enough to announce it promptly.
+  const sweep = setInterval(
+    () => {
+      for (const record of registry.list()) announce(record.id, false);
+    },
+    Math.max(50, Math.min(1000, policy.graceMs / 4)),
+  );
+  sweep.unref();
   const server = await startGrpcServer({
     listen: options.listen,
     log,
@@ -78,8 +118,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     serviceNames: [CoordinatorServiceDefinition.fullName, LinkServiceDefinition.fullName],
     register: (s) => {
       s.add(
-        CoordinatorServiceDefinition,
-        createCoordinatorServiceImpl({ registry, hub: links, projection, policy, shutdown: shutdown.signal }),
+        ServedCoordinatorServiceDefinition,
+        createCoordinatorServiceImpl({
+          registry,
+          hub: links,
+          projection,
+          policy,
+          watchBuffer,
+          routeTimeoutMs: options.routeTimeoutMs,
+          shutdown: shutdown.signal,
+          log: options.log.child({ component: 'api' }),
+        }),
       );
       s.add(
         LinkServiceDefinition,
@@ -96,7 +145,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       );
     },
   });
-  log.info({ address: server.address, dataDir, generation, heartbeatMs, ...policy }, 'coordinator serving');
+  log.info({ address: server.address, dataDir, generation, heartbeatMs, watchBuffer, ...policy }, 'coordinator serving');
   return {
     address: server.address,
     links,
@@ -104,6 +153,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     projection,
     async close() {
       // Links first: they would otherwise hold the server's graceful shutdown open.
+      clearInterval(sweep);
       shutdown.abort();
       links.closeAll('coordinator shutting down');
       await server.close();

@@ -13,8 +13,19 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --agent-grace DURATION    a link silent this long stops counting as CONNECTED (default 6s)
   --agent-ttl DURATION      an agent silent this long is UNKNOWN (default 30s)
   --heartbeat DURATION      heartbeat interval asked of agents (default 2s)
+  --watch-buffer N          changes a watcher may fall behind before it is cut off with
+                            RESOURCE_EXHAUSTED (default 1000)
+  --watch-history N         changes kept for watchers to resume from (default 10000)
+  --route-timeout DURATION  how long a routed call waits for its agent by default (default 30s)
   --ready-file FILE         also write the bound address here (atomically)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
+
+function positiveInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer`);
+  return value;
+}
 
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
@@ -30,6 +41,9 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
       'agent-grace': { type: 'string' },
       'agent-ttl': { type: 'string' },
       heartbeat: { type: 'string' },
+      'watch-buffer': { type: 'string' },
+      'watch-history': { type: 'string' },
+      'route-timeout': { type: 'string' },
       'ready-file': { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -46,6 +60,9 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
     agentGraceMs: values['agent-grace'] ? parseDuration(values['agent-grace']) : undefined,
     agentTtlMs: values['agent-ttl'] ? parseDuration(values['agent-ttl']) : undefined,
     heartbeatMs: values.heartbeat ? parseDuration(values.heartbeat) : undefined,
+    watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
+    watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
+    routeTimeoutMs: values['route-timeout'] ? parseDuration(values['route-timeout']) : undefined,
     log,
   });
   closeOnSignals(

@@ -21,6 +21,24 @@ export interface AgentRecord {
 // status derivation (seconds of grace, tens of TTL) does not notice.
 const FLUSH_INTERVAL_MS = 1000;
 
+// Rows per UPDATE statement: well under SQLite's limit on bound parameters.
+const FLUSH_BATCH = 200;
+
+/**
+ * One statement for many agents' last_seen: a fleet heartbeats every agent every second, and
+ * an ORM update per row would keep the event loop busy for tens of milliseconds each flush.
+ * Dates are stored as epoch milliseconds, as MikroORM stores them on SQLite.
+ */
+function lastSeenUpdate(rows: Array<{ id: string; lastSeen: Date }>): [string, unknown[], 'run'] {
+  const cases = rows.map(() => 'when ? then ?').join(' ');
+  const ids = rows.map(() => '?').join(', ');
+  return [
+    `update agent set last_seen = case id ${cases} end where id in (${ids})`,
+    [...rows.flatMap((row) => [row.id, row.lastSeen.getTime()]), ...rows.map((row) => row.id)],
+    'run',
+  ];
+}
+
 /**
  * The agent registry: every agent that ever said Hello, in memory for reads and in SQLite so
  * it survives restarts. Liveness (is a link open?) is not stored: the link hub knows it.
@@ -119,13 +137,13 @@ export class AgentRegistry {
       const ids = [...this.unflushed];
       this.unflushed.clear();
       try {
-        const em = this.orm.em.fork();
-        await em.transactional(async (tx) => {
-          for (const id of ids) {
+        for (let i = 0; i < ids.length; i += FLUSH_BATCH) {
+          const batch = ids.slice(i, i + FLUSH_BATCH).flatMap((id) => {
             const record = this.records.get(id);
-            if (record) await tx.nativeUpdate(AgentSchema, { id }, { lastSeen: record.lastSeen });
-          }
-        });
+            return record ? [{ id, lastSeen: record.lastSeen }] : [];
+          });
+          if (batch.length > 0) await this.orm.em.fork().execute(...lastSeenUpdate(batch));
+        }
       } catch (err) {
         this.log.error({ err, agents: ids.length }, 'could not record last-seen times');
         for (const id of ids) this.unflushed.add(id);

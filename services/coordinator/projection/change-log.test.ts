@@ -52,4 +52,45 @@ describe('ChangeLog', () => {
       message: expect.stringContaining('the last revision delivered was 1'),
     });
   });
+
+  it('cuts off a watcher with more than its buffer waiting, at once, and leaves the others be', async () => {
+    const log = new ChangeLog(0, 100);
+    const cut: number[] = [];
+    const slow = log.subscribe(0, 3, (err) => cut.push(err.lastRevision));
+    const fast = log.subscribe(0, 3);
+    const signal = new AbortController().signal;
+    log.append('a', agent('a'));
+    expect((await slow.next(signal))?.revision).toBe(1);
+    expect((await fast.next(signal))?.revision).toBe(1);
+    for (let i = 0; i < 4; i++) {
+      log.append('a', agent('a'));
+      expect((await fast.next(signal))?.revision).toBe(log.newest);
+    }
+    // Told from append itself, before anyone reads: the apply path never waits for a watcher.
+    expect(cut).toEqual([1]);
+    expect(log.watchers).toBe(1);
+    await expect(slow.next(signal)).rejects.toMatchObject({
+      code: Status.RESOURCE_EXHAUSTED,
+      reason: 'SLOW_SUBSCRIBER',
+      lastRevision: 1,
+      message: expect.stringContaining('the last revision delivered was 1'),
+    });
+    // Resuming from the revision it was given delivers the rest, in order, once.
+    const resumed = log.watch(1, signal, 3)[Symbol.asyncIterator]();
+    expect(await take(resumed, 4)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('does not count replayed history against the buffer', async () => {
+    const log = new ChangeLog(0, 100);
+    for (let i = 0; i < 20; i++) log.append('a', agent('a'));
+    const signal = new AbortController().signal;
+    const replay = log.subscribe(0, 2);
+    log.append('a', agent('a'));
+    log.append('a', agent('a'));
+    const seen: number[] = [];
+    for (let i = 0; i < 22; i++) seen.push((await replay.next(signal))!.revision);
+    expect(seen).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+    replay.close();
+    expect(log.watchers).toBe(0);
+  });
 });

@@ -1,35 +1,52 @@
-import type { Event, Job, Repo, Session, Task } from '../../../gen/grove/agent/v1/resources.js';
+import type { CallContext } from 'nice-grpc-common';
 import {
   AgentStatus,
   CoordinatorServiceDefinition,
   type CoordinatorServiceImplementation,
+  type WatchRequest,
   type WatchResponse,
 } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
 import { matchesLabels, parseLabels } from '../../common/paging.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
 import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { deriveAgentStatus, type AgentStatusName, type StatusPolicy } from '../agents/agent-status.js';
 import type { LinkHub } from '../link/link-hub.js';
-import type { AgentProjection } from '../projection/agent-projection.js';
+import type { Change, ChangeSubscription } from '../projection/change-log.js';
+import {
+  labelFacet,
+  nameFacet,
+  repoIdFacet,
+  repoNameFacet,
+  sessionFacet,
+  stateFacet,
+} from '../projection/projection-index.js';
 import type { Projection } from '../projection/projection.js';
-import { byKey, pageOf } from './page.js';
-import { toAgentProto, toAgentStatusProto, toSessionView } from './views.js';
+import { agentFacet, type FacetFilter, type IndexedRef } from '../projection/resource-index.js';
+import { LAST_REVISION_TRAILER, WatchEndedError } from '../projection/watch-ended-error.js';
+import { pageFromIndex, pageOf } from './page.js';
+import { createRouteHandler } from './route-handler.js';
+import { toAgentProto, toAgentStatusProto, toEventView, toSessionView } from './views.js';
 
 export interface CoordinatorServiceDeps {
   registry: AgentRegistry;
   hub: LinkHub;
   projection: Projection;
   policy: StatusPolicy;
+  /** Live changes a watcher may have waiting before it is cut off (RESOURCE_EXHAUSTED). */
+  watchBuffer?: number | undefined;
+  /** How long a routed call waits for its agent when the client does not say. */
+  routeTimeoutMs?: number | undefined;
   /** Aborted when the coordinator shuts down: watches end. */
   shutdown: AbortSignal;
+  log: Logger;
 }
 
-/** One agent as a request sees it: what the registry knows, how reachable it is, what it owns. */
+/** One agent as a request sees it: what the registry knows and how reachable it is. */
 interface AgentInScope {
   record: AgentRecord;
   status: AgentStatusName;
-  projection: AgentProjection | undefined;
 }
 
 export function coordinatorCapabilityOf(method: string): string {
@@ -37,94 +54,142 @@ export function coordinatorCapabilityOf(method: string): string {
   return method;
 }
 
-/** An agent's event as the coordinator shows it: owned by the agent, sessions as listed. */
-function toEventView(event: Event, agent: AgentInScope): Event {
-  const payload = event.payload;
-  switch (payload?.$case) {
-    case 'session':
-      return { ...event, payload: { $case: 'session', value: toSessionView(payload.value, agent.record, agent.status) } };
-    case 'task':
-      return { ...event, payload: { $case: 'task', value: { ...payload.value, agentId: agent.record.id } } };
-    case 'job':
-      return { ...event, payload: { $case: 'job', value: { ...payload.value, agentId: agent.record.id } } };
-    default:
-      return event;
-  }
-}
+/** Kinds a watch can be narrowed to: `agent` changes and the agent event payloads. */
+const WATCH_KINDS = new Set(['agent', 'repo', 'session', 'task', 'job', 'sync', 'lock', 'stash', 'recovered']);
+
+const kindOf = (response: Pick<WatchResponse, 'change'>): string => {
+  const change = response.change;
+  if (change?.$case === 'agent') return 'agent';
+  return change?.value.payload?.$case ?? '';
+};
 
 /**
  * Thin handlers over the registry and the projection: everything is answered from memory,
  * so a list is one consistent read and its `revision` is the projection's at that moment.
+ * Lists walk the projection's sorted indexes from the page token, so a page costs what the
+ * page holds, not what every agent holds.
  */
 export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): CoordinatorServiceImplementation {
-  const { registry, hub, projection, policy } = deps;
+  const { registry, hub, projection, policy, log } = deps;
+  const index = projection.index;
 
-  const inScope = (record: AgentRecord, now: number): AgentInScope => ({
-    record,
-    status: deriveAgentStatus({ linkOpen: hub.isOpen(record.id), lastSeen: record.lastSeen }, now, policy),
-    projection: projection.of(record.id),
+  const statusOf = (record: AgentRecord, now: number): AgentStatusName =>
+    deriveAgentStatus({ linkOpen: hub.isOpen(record.id), lastSeen: record.lastSeen }, now, policy);
+
+  const loadOf = (agentId: string) => ({
+    appliedRevision: projection.of(agentId)?.appliedRevision ?? 0,
+    runningTasks: index.runningTasks(agentId),
   });
 
-  /** Every agent, or those `agent` names by id or name; an unknown name selects none. */
-  const agentsNamed = (agent: string): AgentInScope[] => {
+  /**
+   * The index filter group for `agent` (id or name), or none for every agent. A name that
+   * matches no agent gives an empty group, which matches nothing.
+   */
+  const agentGroup = (agent: string): string[][] =>
+    agent ? [registry.lookup(agent).map((record) => agentFacet(record.id))] : [];
+
+  /** Resolves each agent once per request: a page of 100 sessions is usually a handful of agents. */
+  const scopeCache = () => {
     const now = Date.now();
-    return (agent ? registry.lookup(agent) : registry.list()).map((record) => inScope(record, now));
+    const cache = new Map<string, AgentInScope | undefined>();
+    return (agentId: string): AgentInScope | undefined => {
+      if (!cache.has(agentId)) {
+        const record = registry.get(agentId);
+        cache.set(agentId, record && { record, status: statusOf(record, now) });
+      }
+      return cache.get(agentId);
+    };
   };
 
-  /** Gathers one kind of resource across the agents in scope, sorted by `keyOf` for paging. */
-  function gather<T>(
-    agents: AgentInScope[],
-    pick: (agent: AgentInScope & { projection: AgentProjection }) => T[],
-    keyOf: (item: T) => string,
-  ): T[] {
-    const items: T[] = [];
-    for (const agent of agents) {
-      if (agent.projection) items.push(...pick({ ...agent, projection: agent.projection }));
+  function watchFilter(request: WatchRequest): (agentId: string, response: Pick<WatchResponse, 'change'>) => boolean {
+    for (const kind of request.kinds) {
+      if (!WATCH_KINDS.has(kind)) {
+        throw invalidArgument('BAD_WATCH_KIND', `unknown kind "${kind}"; use one of ${[...WATCH_KINDS].join(', ')}`);
+      }
     }
-    return items.sort(byKey(keyOf));
+    const kinds = request.kinds.length > 0 ? new Set(request.kinds) : undefined;
+    // Checked per change, not resolved once: an agent with that name may link later.
+    return (agentId, response) =>
+      (!request.agent || agentId === request.agent || registry.get(agentId)?.name === request.agent) &&
+      (!kinds || kinds.has(kindOf(response)));
   }
+
+  // One response object per change, shared by every watcher, so that it is encoded once
+  // (see served-definition.ts); it lives as long as the change does.
+  const responses = new WeakMap<Change, WatchResponse>();
+  const toWatchResponse = (change: Change): WatchResponse => {
+    let response = responses.get(change);
+    if (!response) {
+      response = { revision: change.revision, agentId: change.agentId, change: change.body, snapshotDone: false };
+      responses.set(change, response);
+    }
+    return response;
+  };
 
   const built: Partial<CoordinatorServiceImplementation> = {
     /**
      * With initial_snapshot: the current state (each agent, then its resources) at one
      * revision, a snapshot_done marker, then changes after it. Otherwise changes after
-     * from_revision, or OUT_OF_RANGE when they are no longer retained.
+     * from_revision, or OUT_OF_RANGE when they are no longer retained. A watcher that lets
+     * more than the buffer wait is ended RESOURCE_EXHAUSTED after the last change it got.
      */
-    async *watch(request, context) {
+    async *watch(request, context: CallContext) {
       const signal = AbortSignal.any([context.signal, deps.shutdown]);
-      const wanted = (agentId: string) =>
-        !request.agent || agentId === request.agent || registry.get(agentId)?.name === request.agent;
-      let after = request.fromRevision;
-      if (request.initialSnapshot) {
-        // Built in one synchronous pass so it is exactly the state at `revision`.
-        const revision = projection.revision;
-        const initial: WatchResponse[] = [];
-        for (const agent of agentsNamed(request.agent)) {
-          const agentId = agent.record.id;
-          const described = toAgentProto(agent.record, agent.status, agent.projection);
-          initial.push({ revision, agentId, change: { $case: 'agent', value: described }, snapshotDone: false });
-          for (const event of agent.projection?.snapshotEvents() ?? []) {
-            const value = toEventView(event, agent);
-            initial.push({ revision, agentId, change: { $case: 'event', value }, snapshotDone: false });
+      const wanted = watchFilter(request);
+      const options = {
+        buffer: deps.watchBuffer,
+        onCut: (err: WatchEndedError) =>
+          log.warn({ peer: context.peer, lastRevision: err.lastRevision, err: err.message }, 'slow watcher cut off'),
+      };
+      let subscription: ChangeSubscription | undefined;
+      try {
+        let initial: WatchResponse[] = [];
+        if (request.initialSnapshot) {
+          // Built and subscribed in one synchronous pass: exactly the state at `revision`,
+          // and every change after it follows.
+          const revision = projection.revision;
+          const now = Date.now();
+          for (const record of request.agent ? registry.lookup(request.agent) : registry.list()) {
+            const status = statusOf(record, now);
+            const agentId = record.id;
+            const described: WatchResponse = {
+              revision,
+              agentId,
+              change: { $case: 'agent', value: toAgentProto(record, status, loadOf(agentId)) },
+              snapshotDone: false,
+            };
+            if (wanted(agentId, described)) initial.push(described);
+            for (const event of projection.of(agentId)?.snapshotEvents() ?? []) {
+              const response: WatchResponse = {
+                revision,
+                agentId,
+                change: { $case: 'event', value: toEventView(event, record, status) },
+                snapshotDone: false,
+              };
+              if (wanted(agentId, response)) initial.push(response);
+            }
           }
+          initial.push({ revision, agentId: '', change: undefined, snapshotDone: true });
+          subscription = projection.subscribe(revision, options);
+        } else {
+          subscription = projection.subscribe(request.fromRevision, options);
         }
         yield* initial;
-        yield { revision, agentId: '', change: undefined, snapshotDone: true };
-        after = revision;
-      }
-      for await (const change of projection.watch(after, signal)) {
-        if (!wanted(change.agentId)) continue;
-        const record = registry.get(change.agentId);
-        const body = change.body;
-        yield {
-          revision: change.revision,
-          agentId: change.agentId,
-          change:
-            body.$case === 'event' && record
-              ? { $case: 'event', value: toEventView(body.value, inScope(record, Date.now())) }
-              : body,
-          snapshotDone: false,
-        };
+        initial = [];
+        for (;;) {
+          const change = await subscription.next(signal);
+          if (!change) return;
+          const response = toWatchResponse(change);
+          if (wanted(change.agentId, response)) yield response;
+        }
+      } catch (err) {
+        if (err instanceof WatchEndedError) {
+          context.trailer.set(LAST_REVISION_TRAILER, String(err.lastRevision));
+          log.info({ peer: context.peer, reason: err.reason, lastRevision: err.lastRevision }, 'watch ended by the coordinator');
+        }
+        throw err;
+      } finally {
+        subscription?.close();
       }
     },
 
@@ -132,14 +197,18 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       const selector = parseLabels(request.labelSelector);
       const revision = projection.revision;
       const wanted = request.status === AgentStatus.AGENT_STATUS_UNSPECIFIED ? undefined : request.status;
-      const agents = agentsNamed('').filter(
-        (agent) =>
-          (wanted === undefined || toAgentStatusProto(agent.status) === wanted) &&
-          matchesLabels(agent.record.labels, selector),
-      );
+      const now = Date.now();
+      const agents = registry
+        .list()
+        .map((record) => ({ record, status: statusOf(record, now) }))
+        .filter(
+          (agent) =>
+            (wanted === undefined || toAgentStatusProto(agent.status) === wanted) &&
+            matchesLabels(agent.record.labels, selector),
+        );
       const { page, nextPageToken } = pageOf(agents, request, (agent) => agent.record.id);
       return {
-        agents: page.map((agent) => toAgentProto(agent.record, agent.status, agent.projection)),
+        agents: page.map((agent) => toAgentProto(agent.record, agent.status, loadOf(agent.record.id))),
         nextPageToken,
         revision,
       };
@@ -147,98 +216,97 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
 
     async getAgent(request) {
       if (!request.agent) throw invalidArgument('AGENT_REQUIRED', 'an agent id or name is required');
-      const matches = agentsNamed(request.agent);
-      const [agent] = matches;
-      if (!agent) throw notFound('AGENT_NOT_FOUND', `no agent "${request.agent}" has ever linked to this coordinator`);
+      const matches = registry.lookup(request.agent);
+      const [record] = matches;
+      if (!record) throw notFound('AGENT_NOT_FOUND', `no agent "${request.agent}" has ever linked to this coordinator`);
       if (matches.length > 1) {
         throw failedPrecondition(
           'AMBIGUOUS_AGENT_NAME',
-          `${matches.length} agents are named "${request.agent}"; use an id: ${matches.map((m) => m.record.id).join(', ')}`,
+          `${matches.length} agents are named "${request.agent}"; use an id: ${matches.map((m) => m.id).join(', ')}`,
         );
       }
-      return toAgentProto(agent.record, agent.status, agent.projection);
+      return toAgentProto(record, statusOf(record, Date.now()), loadOf(record.id));
     },
 
     async listSessions(request) {
-      const selector = parseLabels(request.labelSelector);
+      const filter: FacetFilter = [
+        ...agentGroup(request.agent),
+        ...(request.state ? [[stateFacet(request.state)]] : []),
+        ...(request.repo ? [[repoIdFacet(request.repo), repoNameFacet(request.repo)]] : []),
+        ...Object.entries(parseLabels(request.labelSelector)).map(([k, v]) => [labelFacet(k, v)]),
+      ];
       const revision = projection.revision;
-      const sessions = gather<Session>(
-        agentsNamed(request.agent),
-        ({ record, status, projection: owned }) =>
-          [...owned.sessions.values()]
-            .filter(
-              (session) =>
-                (!request.state || session.state === request.state) &&
-                (!request.repo || session.worktrees.some((w) => w.repoId === request.repo || w.repoName === request.repo)) &&
-                matchesLabels(session.labels, selector),
-            )
-            .map((session) => toSessionView(session, record, status)),
-        (session) => session.id,
-      );
-      const { page, nextPageToken } = pageOf(sessions, request, (session) => session.id);
+      const scope = scopeCache();
+      const { page, nextPageToken } = pageFromIndex(index.sessions, filter, request, (ref: IndexedRef) => {
+        const agent = scope(ref.agentId);
+        const session = projection.of(ref.agentId)?.sessions.get(ref.id);
+        return agent && session && toSessionView(session, agent.record, agent.status);
+      });
       return { sessions: page, nextPageToken, revision };
     },
 
     async getSession(request) {
       if (!request.id) throw invalidArgument('SESSION_REQUIRED', 'a session id is required');
-      for (const agent of agentsNamed('')) {
-        const session = agent.projection?.sessions.get(request.id);
-        if (session) return toSessionView(session, agent.record, agent.status);
+      const scope = scopeCache();
+      for (const owner of index.sessions.ownersOf(request.id)) {
+        const agent = scope(owner);
+        const session = projection.of(owner)?.sessions.get(request.id);
+        if (agent && session) return toSessionView(session, agent.record, agent.status);
       }
       throw notFound('SESSION_NOT_FOUND', `no agent reports a session "${request.id}"`);
     },
 
     async listTasks(request) {
+      const filter: FacetFilter = [
+        ...agentGroup(request.agent),
+        ...(request.sessionId ? [[sessionFacet(request.sessionId)]] : []),
+        ...(request.state ? [[stateFacet(request.state)]] : []),
+      ];
       const revision = projection.revision;
-      const tasks = gather<Task>(
-        agentsNamed(request.agent),
-        ({ record, projection: owned }) =>
-          [...owned.tasks.values()]
-            .filter(
-              (task) =>
-                (!request.sessionId || task.sessionId === request.sessionId) &&
-                (!request.state || task.state === request.state),
-            )
-            .map((task) => ({ ...task, agentId: record.id })),
-        (task) => task.id,
-      );
-      const { page, nextPageToken } = pageOf(tasks, request, (task) => task.id);
+      const { page, nextPageToken } = pageFromIndex(index.tasks, filter, request, (ref) => {
+        const task = projection.of(ref.agentId)?.tasks.get(ref.id);
+        return task && { ...task, agentId: ref.agentId };
+      });
       return { tasks: page, nextPageToken, revision };
     },
 
     async listJobs(request) {
+      let repoGroup: string[] = [];
+      if (request.repo) {
+        // A name is per agent: every repo of that name, on any agent, by its id.
+        const named = [...index.repos.scan({ filter: [[nameFacet(request.repo)]] })].map((ref) => ref.id);
+        repoGroup = [...new Set([request.repo, ...named])].map(repoIdFacet);
+      }
+      const filter: FacetFilter = [
+        ...agentGroup(request.agent),
+        ...(request.state ? [[stateFacet(request.state)]] : []),
+        ...(request.repo ? [repoGroup] : []),
+      ];
       const revision = projection.revision;
-      const jobs = gather<Job>(
-        agentsNamed(request.agent),
-        ({ record, projection: owned }) => {
-          // `repo` may be a name; names are per agent, so resolve it in each agent's repos.
-          const repoIds = new Set(
-            [...owned.repos.values()].filter((r) => r.id === request.repo || r.name === request.repo).map((r) => r.id),
-          );
-          return [...owned.jobs.values()]
-            .filter(
-              (job) =>
-                (!request.state || job.state === request.state) &&
-                (!request.repo || repoIds.has(job.repoId) || job.repoId === request.repo),
-            )
-            .map((job) => ({ ...job, agentId: record.id }));
-        },
-        (job) => job.id,
-      );
-      const { page, nextPageToken } = pageOf(jobs, request, (job) => job.id);
+      const { page, nextPageToken } = pageFromIndex(index.jobs, filter, request, (ref) => {
+        const job = projection.of(ref.agentId)?.jobs.get(ref.id);
+        return job && { ...job, agentId: ref.agentId };
+      });
       return { jobs: page, nextPageToken, revision };
     },
 
     async listRepos(request) {
       const revision = projection.revision;
-      const repos = gather<{ agentId: string; repo: Repo }>(
-        agentsNamed(request.agent),
-        ({ record, projection: owned }) => [...owned.repos.values()].map((repo) => ({ agentId: record.id, repo })),
-        (entry) => entry.repo.id,
-      );
-      const { page, nextPageToken } = pageOf(repos, request, (entry) => entry.repo.id);
+      const { page, nextPageToken } = pageFromIndex(index.repos, agentGroup(request.agent), request, (ref) => {
+        const repo = projection.of(ref.agentId)?.repos.get(ref.id);
+        return repo && { agentId: ref.agentId, repo };
+      });
       return { repos: page, nextPageToken, revision };
     },
+
+    route: createRouteHandler({
+      registry,
+      hub,
+      projection,
+      policy,
+      defaultTimeoutMs: deps.routeTimeoutMs,
+      log: log.child({ component: 'route' }),
+    }),
   };
   return withUnimplemented(CoordinatorServiceDefinition, built, coordinatorCapabilityOf);
 }

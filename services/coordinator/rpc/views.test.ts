@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionActivity, SessionState, type Session } from '../../../gen/grove/agent/v1/resources.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
 import type { AgentStatusName } from '../agents/agent-status.js';
-import { toSessionView } from './views.js';
+import { toEventView, toSessionView } from './views.js';
 
 describe('toSessionView', () => {
   const lastSeen = new Date('2025-01-01T00:00:00Z');
@@ -45,5 +45,13 @@ describe('toSessionView', () => {
     expect(view.activity).toBe(shown);
     expect(view.lastSeenTime).toEqual(shownLastSeen);
     expect(view.agentId).toBe('agt_1');
+  });
+
+  it('shows events the same way: sessions as listed, tasks and jobs with their owner', () => {
+    const event = (payload: Parameters<typeof toEventView>[0]['payload']) => ({ revision: 3, type: 't', resource: 'r', time: undefined, deleted: false, payload });
+    const shown = toEventView(event({ $case: 'session', value: session(SessionActivity.SESSION_ACTIVITY_WORKING) }), agent, 'unknown');
+    expect(shown.payload).toMatchObject({ value: { activity: SessionActivity.SESSION_ACTIVITY_UNKNOWN, agentId: 'agt_1', lastSeenTime: lastSeen } });
+    const repo = event({ $case: 'repo', value: { id: 'rep_1', name: 'r', path: '/r', defaultBranch: 'main', createTime: undefined } });
+    expect(toEventView(repo, agent, 'connected')).toBe(repo);
   });
 });

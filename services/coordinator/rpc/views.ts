@@ -1,8 +1,7 @@
-import { SessionActivity, TaskState, type Session } from '../../../gen/grove/agent/v1/resources.js';
+import { SessionActivity, type Event, type Session } from '../../../gen/grove/agent/v1/resources.js';
 import { AgentStatus, type Agent } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
 import type { AgentStatusName } from '../agents/agent-status.js';
-import type { AgentProjection } from '../projection/agent-projection.js';
 
 const STATUS_PROTO: Record<AgentStatusName, AgentStatus> = {
   connected: AgentStatus.AGENT_STATUS_CONNECTED,
@@ -12,11 +11,13 @@ const STATUS_PROTO: Record<AgentStatusName, AgentStatus> = {
 
 export const toAgentStatusProto = (status: AgentStatusName): AgentStatus => STATUS_PROTO[status];
 
-export function toAgentProto(record: AgentRecord, status: AgentStatusName, projection: AgentProjection | undefined): Agent {
-  let runningTasks = 0;
-  for (const task of projection?.tasks.values() ?? []) {
-    if (task.state === TaskState.TASK_STATE_RUNNING) runningTasks++;
-  }
+/** What the projection says about an agent beside its registry record. */
+export interface AgentLoad {
+  appliedRevision: number;
+  runningTasks: number;
+}
+
+export function toAgentProto(record: AgentRecord, status: AgentStatusName, load: AgentLoad): Agent {
   return {
     id: record.id,
     name: record.name,
@@ -25,8 +26,8 @@ export function toAgentProto(record: AgentRecord, status: AgentStatusName, proje
     status: toAgentStatusProto(status),
     lastSeenTime: record.lastSeen,
     connectTime: record.connectedAt,
-    appliedRevision: projection?.appliedRevision ?? 0,
-    runningTasks,
+    appliedRevision: load.appliedRevision,
+    runningTasks: load.runningTasks,
   };
 }
 
@@ -42,4 +43,19 @@ export function toSessionView(session: Session, agent: AgentRecord, status: Agen
     view.lastSeenTime = agent.lastSeen;
   }
   return view;
+}
+
+/** An agent's event as the coordinator shows it: owned by the agent, sessions as listed. */
+export function toEventView(event: Event, agent: AgentRecord, status: AgentStatusName): Event {
+  const payload = event.payload;
+  switch (payload?.$case) {
+    case 'session':
+      return { ...event, payload: { $case: 'session', value: toSessionView(payload.value, agent, status) } };
+    case 'task':
+      return { ...event, payload: { $case: 'task', value: { ...payload.value, agentId: agent.id } } };
+    case 'job':
+      return { ...event, payload: { $case: 'job', value: { ...payload.value, agentId: agent.id } } };
+    default:
+      return event;
+  }
 }

@@ -1,0 +1,118 @@
+import { ServerError, Status, type CallContext } from 'nice-grpc-common';
+import { CreateSessionRequest } from '../../../gen/grove/agent/v1/agent_service.js';
+import type { RouteRequest, RouteResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import { GroveError, invalidArgument } from '../../common/errors.js';
+import type { Logger } from '../../common/logging.js';
+import { parseLabels } from '../../common/paging.js';
+import type { AgentRegistry } from '../agents/agent-registry.js';
+import { deriveAgentStatus, type StatusPolicy } from '../agents/agent-status.js';
+import type { LinkHub } from '../link/link-hub.js';
+import { nameFacet, type ProjectionIndex } from '../projection/projection-index.js';
+import type { Projection } from '../projection/projection.js';
+import { agentFacet, type ResourceIndex } from '../projection/resource-index.js';
+import { agentMethod } from '../routing/agent-methods.js';
+import { routeKeysOf, type OwnedKind } from '../routing/route-keys.js';
+import { chooseAgent, resolveKeys, type RouteCandidate } from '../routing/route-target.js';
+
+export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
+/** Trailer naming the agent a routed call went to, on success and failure alike. */
+export const ROUTED_AGENT_TRAILER = 'grove-agent-id';
+
+export interface RouteDeps {
+  registry: AgentRegistry;
+  hub: LinkHub;
+  projection: Projection;
+  policy: StatusPolicy;
+  defaultTimeoutMs?: number | undefined;
+  log: Logger;
+}
+
+function ownedIndex(index: ProjectionIndex, kind: OwnedKind): Pick<ResourceIndex<unknown>, 'ownersOf'> {
+  switch (kind) {
+    case 'session':
+      return index.sessions;
+    case 'task':
+      return index.tasks;
+    case 'job':
+      return index.jobs;
+    case 'repo':
+      return index.repos;
+    case 'lock':
+      return index.locks;
+  }
+}
+
+/**
+ * Route: decode the request (to find the ids it names), choose the agent, send the call
+ * over its link as a command, and answer the agent's response — or its error with the same
+ * code, message and reason. Every choice is made from memory, so an agent that cannot be
+ * reached is reported at once, not after a timeout.
+ */
+export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, context: CallContext) => Promise<RouteResponse> {
+  const { registry, hub, projection, policy, log } = deps;
+  const index = projection.index;
+
+  const candidates = (): RouteCandidate[] => {
+    const now = Date.now();
+    return registry.list().map((record) => ({
+      id: record.id,
+      name: record.name,
+      labels: record.labels,
+      status: deriveAgentStatus({ linkOpen: hub.isOpen(record.id), lastSeen: record.lastSeen }, now, policy),
+      lastSeen: record.lastSeen,
+      runningTasks: index.runningTasks(record.id),
+      hasRepo: (idOrName) =>
+        index.repos.ownersOf(idOrName).includes(record.id) ||
+        (index.repos.count(nameFacet(idOrName)) > 0 &&
+          !index.repos.scan({ filter: [[agentFacet(record.id)], [nameFacet(idOrName)]] }).next().done),
+    }));
+  };
+
+  return async function route(request, context) {
+    const method = agentMethod(request.method);
+    if (!method) {
+      throw invalidArgument('UNKNOWN_METHOD', `grove.agent.v1.AgentService has no method "${request.method}"`);
+    }
+    if (method.streaming) {
+      throw invalidArgument(
+        'STREAMING_NOT_ROUTABLE',
+        `${method.name} streams, and only unary methods can be routed; call the agent directly`,
+      );
+    }
+    if (request.timeoutMs < 0) throw invalidArgument('BAD_TIMEOUT', 'timeout_ms must not be negative');
+    let decoded: unknown;
+    try {
+      decoded = method.requestType.decode(request.request);
+    } catch (err) {
+      throw invalidArgument('BAD_ROUTE_REQUEST', `request is not an encoded ${method.name} request: ${(err as Error).message}`);
+    }
+    const ask = {
+      agent: request.agent,
+      labels: parseLabels(request.labelSelector),
+      repos: request.hasRepo ? [request.hasRepo] : [],
+    };
+    // A named agent answers for its own ids; only unnamed calls need the projection's owners.
+    const resolved = request.agent
+      ? { owners: [], repoNames: [] }
+      : resolveKeys(routeKeysOf(method.name, decoded), (kind, id) => ownedIndex(index, kind).ownersOf(id));
+    const agent = chooseAgent(candidates(), ask, resolved);
+    context.trailer.set(ROUTED_AGENT_TRAILER, agent.id);
+
+    let body: Uint8Array = request.request;
+    if (method.name === 'CreateSession' && request.hasRepo) {
+      // "A session on whichever agent has repo X": the client cannot know that agent's repo
+      // id in advance, and the agent accepts a name.
+      const create = decoded as CreateSessionRequest;
+      if (create.repoIds.length === 0) body = CreateSessionRequest.encode({ ...create, repoIds: [request.hasRepo] }).finish();
+    }
+    const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : (deps.defaultTimeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS);
+    const result = await hub.sendCommand(agent.id, method.name, body, timeoutMs, { signal: context.signal });
+    log.debug({ agent: agent.id, method: method.name, code: result.code }, 'routed');
+    if (result.code !== Status.OK) {
+      // The agent's own error, as if the client had called it directly.
+      if (result.reason) throw new GroveError(result.code, result.reason, result.message);
+      throw new ServerError(result.code, result.message);
+    }
+    return { agentId: agent.id, agentName: agent.name, response: result.response };
+  };
+}
