@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Bench } from './bench-case.js';
 import { measureInterleaved } from './measure.js';
 import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
+import { coordinatorBench } from './coordinator.js';
 import { jobDrainBench, jobSubmitBench } from './jobs.js';
 import { recoveryBench } from './recovery.js';
 import { sdkUnaryBench } from './sdk-unary.js';
@@ -11,7 +12,15 @@ import { taskStartBench } from './task-start.js';
 import { summarize } from './stats.js';
 
 /** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
-const BENCHES: readonly Bench[] = [sdkUnaryBench, sessionCreateBench, taskStartBench, recoveryBench, jobSubmitBench, jobDrainBench];
+const BENCHES: readonly Bench[] = [
+  sdkUnaryBench,
+  sessionCreateBench,
+  taskStartBench,
+  recoveryBench,
+  jobSubmitBench,
+  jobDrainBench,
+  coordinatorBench,
+];
 
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
