@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/sqlite';
+import type { Logger } from './logging.js';
+
+export interface SqliteOrmOptions {
+  file: string;
+  entities: EntitySchema[];
+  /** The committed migrations, oldest first. */
+  migrations: MigrationObject[];
+  log: Logger;
+}
+
+type RawConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
+
+/**
+ * Opens (creating if needed) a service's SQLite database and brings its schema up to date
+ * with the committed migrations: WAL, foreign keys on, fsync on commit (state that protects
+ * user work must survive power loss too), and one connection. SQLite has one writer anyway,
+ * and a single connection makes commit order equal the order of writes (the agent's event
+ * revisions rely on it).
+ */
+export async function openSqliteOrm(options: SqliteOrmOptions): Promise<MikroORM> {
+  mkdirSync(dirname(options.file), { recursive: true });
+  const orm = await MikroORM.init({
+    dbName: options.file,
+    entities: options.entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: false,
+    debug: false,
+    pool: {
+      min: 1,
+      max: 1,
+      idleTimeoutMillis: 2 ** 31 - 1,
+      afterCreate: (conn: RawConnection, done: (err: Error | null, conn: unknown) => void) => {
+        conn.exec(
+          'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;',
+          (err) => done(err, conn),
+        );
+      },
+    },
+    migrations: {
+      migrationsList: options.migrations,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+  });
+  const executed = await orm.getMigrator().up();
+  if (executed.length > 0) {
+    options.log.info({ migrations: executed.map((m) => m.name) }, 'database migrated');
+  }
+  return orm;
+}
