@@ -34,7 +34,9 @@ lint: $(GEN_STAMP)
 	npx buf lint
 
 # The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
+# Tests are type-checked too (vitest itself only strips types).
 test: build
+	npx tsc -p tsconfig.test.json
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \
 	  status=$$?; node scripts/test-summary.mjs .grove/vitest-results.json; exit $$status

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# A guided tour of grove (`make demo`, after `make build`): a coordinator, an agent linked
-# to it, a throwaway repository registered with the agent, and the events that produced.
-# Everything lives in a temp dir and both services are stopped however the script ends.
+# A guided tour of grove (`make demo`, after `make build`): a coordinator and two agents,
+# sessions over throwaway repositories, work that is never lost (kill refuses, cleanup
+# preserves, restore brings it back), tasks that survive their agent being killed,
+# background jobs, local sync that pauses by itself, and the coordinator's view of it all.
+# Everything lives in a temp dir and every process is stopped however the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GROVE_JS="$PWD/dist/clients/cli/main.js"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/grove-demo.XXXXXX")"
 COORD_PID=""
-AGENT_PID=""
-WATCH_PID=""
+AGENT_A_PID=""
+AGENT_B_PID=""
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  # Agent first: it holds a link to the coordinator.
-  for pid in "$WATCH_PID" "$AGENT_PID" "$COORD_PID"; do
+  # A task still waiting for its gate would wait out its own bound: let it finish now.
+  touch "$TMP/gate" 2>/dev/null || true
+  # Agents first: they hold links to the coordinator.
+  for pid in "$AGENT_A_PID" "$AGENT_B_PID" "$COORD_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -28,11 +32,33 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step() { printf '\n==> %s\n' "$*"; }
+# Words as a shell would take them back: anything unusual single-quoted.
+quote_words() {
+  local word out=""
+  for word in "$@"; do
+    if [[ "$word" =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then out+=" $word"; else out+=" '${word//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s' "${out# }"
+}
 # Shows each grove command before running it, so the tour can be replayed by hand.
 grove() {
-  printf '$ grove %s\n' "$*"
+  printf '$ grove %s\n' "$(quote_words "$@")"
   node "$GROVE_JS" "$@"
 }
+# The same, quietly: for values the tour reads rather than shows.
+grove_quiet() { node "$GROVE_JS" "$@"; }
+# Runs a command that is expected to fail with exit status $1, showing that status.
+expect_status() {
+  local want=$1 got=0
+  shift
+  "$@" || got=$?
+  echo "(exit status $got)"
+  if [[ "$got" != "$want" ]]; then
+    echo "demo: expected exit status $want" >&2
+    return 1
+  fi
+}
+git_demo() { git -c user.name="Grove Demo" -c user.email=demo@grove.invalid "$@"; }
 
 # Waits (at most 10s) for a service started with --ready-file to write its address.
 wait_ready() {
@@ -51,8 +77,38 @@ wait_ready() {
   return 1
 }
 
-# `grove ... --json` prints one JSON object; this reads one numeric field of it.
-json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]??0))' "$1"; }
+# Polls (at most 10s) until the command succeeds; `what` explains a timeout.
+wait_until() {
+  local what=$1
+  shift
+  for _ in $(seq 1 100); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: timed out waiting for $what" >&2
+  return 1
+}
+
+# `grove ... --json` prints one JSON object; this reads a dotted path of it (`session.id`).
+json_get() {
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s);for(const k of process.argv[1].split("."))v=v?.[k];console.log(v??"")})' "$1"
+}
+
+# Starts agent demo-$1 (labels team=$1), linked to the coordinator; sets AGENT_<X>_PID.
+start_agent() {
+  local name=$1 dir="$TMP/agent-$1"
+  rm -f "$dir.ready"
+  node "$GROVE_JS" agent serve --listen 127.0.0.1:0 --data-dir "$dir" \
+    --coordinator "$GROVE_COORDINATOR" --name "demo-$name" --labels "team=$name" \
+    --ready-file "$dir.ready" --log-level warn >/dev/null 2>>"$dir.log" &
+  local pid=$!
+  if [[ "$name" == a ]]; then AGENT_A_PID=$pid; else AGENT_B_PID=$pid; fi
+  wait_ready "agent demo-$name" "$pid" "$dir.ready" "$dir.log"
+}
+
+agent_connected() { grove_quiet agents ls | grep -Eq "^$1 +[^ ]+ +CONNECTED"; }
+coordinator_knows_session() { grove_quiet session ls --coordinator "$GROVE_COORDINATOR" | grep -q "$1"; }
+task_state_is() { [[ "$(grove_quiet task get "$1" --json | json_get state)" == "$2" ]]; }
 
 step "Starting a coordinator (the OS picks its port; logs in $TMP/coordinator.log)"
 node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordinator" \
@@ -60,71 +116,152 @@ node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordin
 COORD_PID=$!
 wait_ready coordinator "$COORD_PID" "$TMP/coordinator.ready" "$TMP/coordinator.log"
 export GROVE_COORDINATOR="$(cat "$TMP/coordinator.ready")"
+# Agent verbs go through the coordinator only when --coordinator is on the command line.
+VIA=(--coordinator "$GROVE_COORDINATOR")
 echo "coordinator listening on $GROVE_COORDINATOR"
 
-step "Starting an agent named demo-agent that dials out to the coordinator"
-node "$GROVE_JS" agent serve --listen 127.0.0.1:0 --data-dir "$TMP/agent" \
-  --coordinator "$GROVE_COORDINATOR" --name demo-agent --labels team=demo \
-  --ready-file "$TMP/agent.ready" --log-level warn >/dev/null 2>"$TMP/agent.log" &
-AGENT_PID=$!
-wait_ready agent "$AGENT_PID" "$TMP/agent.ready" "$TMP/agent.log"
-export GROVE_AGENT="$(cat "$TMP/agent.ready")"
-echo "agent listening on $GROVE_AGENT"
+step "Starting two agents that dial out to it: demo-a (team=a) and demo-b (team=b)"
+start_agent a
+start_agent b
+AGENT_A="$(cat "$TMP/agent-a.ready")"
+AGENT_B="$(cat "$TMP/agent-b.ready")"
+# Plain agent verbs go to demo-a unless --agent says otherwise.
+export GROVE_AGENT="$AGENT_A"
+echo "demo-a listening on $AGENT_A, demo-b on $AGENT_B"
 
-step "Making a throwaway git repository with one commit"
-mkdir -p "$TMP/work/project"
-git -C "$TMP/work/project" init --quiet --initial-branch=main
-echo "# demo project" >"$TMP/work/project/README.md"
-git -C "$TMP/work/project" add README.md
-git -C "$TMP/work/project" -c user.name="Grove Demo" -c user.email=demo@grove.invalid \
-  commit --quiet -m "initial commit"
-git -C "$TMP/work/project" log --oneline
-
-step "Registering it with the agent (a relative path, resolved by the CLI)"
-(cd "$TMP/work" && grove repo add project --name demo-project)
-
-step "Listing the agent's repos"
-grove repo ls
-
-step "Asking the coordinator for its agents (until demo-agent is CONNECTED)"
-connected=""
-for _ in $(seq 1 100); do
-  if node "$GROVE_JS" agents ls 2>/dev/null | grep -Eq '^demo-agent +[^ ]+ +CONNECTED'; then
-    connected=yes
-    break
-  fi
-  sleep 0.1
+step "Making throwaway repositories: app (with a bare origin) and lib for demo-a, tools for demo-b"
+W="$TMP/work"
+for repo in app lib tools; do
+  mkdir -p "$W/$repo"
+  git -C "$W/$repo" init --quiet --initial-branch=main
+  echo "# $repo" >"$W/$repo/README.md"
+  echo "v1" >"$W/$repo/version.txt"
+  git -C "$W/$repo" add --all
+  git_demo -C "$W/$repo" commit --quiet -m "initial commit of $repo"
 done
-if [[ -z "$connected" ]]; then
-  echo "demo: demo-agent did not show CONNECTED within 10s" >&2
-  node "$GROVE_JS" agents ls >&2 || true
-  exit 1
-fi
+git clone --quiet --bare "$W/app" "$W/origin.git"
+git -C "$W/app" remote add origin "$W/origin.git"
+git -C "$W/app" fetch --quiet origin
+(cd "$W" && grove repo add app && grove repo add lib && grove repo add tools --agent "$AGENT_B")
+
+step "The coordinator's agents (waiting until both are CONNECTED)"
+wait_until "demo-a to connect" agent_connected demo-a
+wait_until "demo-b to connect" agent_connected demo-b
 grove agents ls
 
-step "Replaying the agent's event log so far, as JSON lines"
-revision="$(node "$GROVE_JS" repo ls --json | json_field revision)"
-grove watch --json --limit "$revision"
+step "A two-repo session created through the coordinator: any agent with team=a and repo app"
+created="$(grove session create "${VIA[@]}" --where team=a --repo app --repo lib --branch feature/login --title "Login page")"
+echo "$created"
+SESSION="$(sed -n 's/^created session \([^ ]*\).*/\1/p' <<<"$created")"
+grove session create "${VIA[@]}" --where team=b --repo tools --branch chore/tidy --title "Tidy tools"
 
-step "Watching live: removing the repo while a watcher waits for the next event"
-node "$GROVE_JS" watch --after "$revision" --limit 1 >"$TMP/live.out" &
-WATCH_PID=$!
-grove repo rm demo-project
-# The watcher resumes after $revision, so it gets the removal whether or not it was
-# connected before the removal happened.
-wait "$WATCH_PID"
-WATCH_PID=""
-echo "the watcher saw:"
-cat "$TMP/live.out"
+step "The coordinator's view: sessions of both agents, with an AGENT column"
+wait_until "the coordinator to project $SESSION" coordinator_knows_session "$SESSION"
+grove session ls "${VIA[@]}"
 
-step "Stopping the agent and the coordinator (SIGTERM) and waiting for them"
-kill -TERM "$AGENT_PID"
-wait "$AGENT_PID"
-AGENT_PID=""
-echo "agent stopped"
-kill -TERM "$COORD_PID"
-wait "$COORD_PID"
-COORD_PID=""
-echo "coordinator stopped"
+WT_APP="$(grove_quiet session get "$SESSION" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).worktrees.find(w=>w.repoName==="app").path))')"
+WT_LIB="$(dirname "$WT_APP")/lib"
+
+step "Work in progress: a tracked change in app, an untracked file in lib"
+echo "v2: login form" >"$WT_APP/version.txt"
+echo "def login(): ..." >"$WT_LIB/login.py"
+git -C "$WT_APP" status --short
+git -C "$WT_LIB" status --short
+
+step "session kill refuses to destroy work: nothing is removed, every reason is listed (exit 3)"
+expect_status 3 grove session kill "$SESSION" "${VIA[@]}"
+
+step "session cleanup preserves the work to refs first, then removes the worktrees"
+grove session cleanup "$SESSION" "${VIA[@]}"
+grove preserved ls "$SESSION"
+
+step "session restore recreates the worktrees; preserved apply brings the work back"
+grove session restore "$SESSION" "${VIA[@]}"
+grove preserved apply "$SESSION" app
+grove preserved apply "$SESSION" lib
+echo "app/version.txt: $(cat "$WT_APP/version.txt")"
+echo "lib/login.py:    $(cat "$WT_LIB/login.py")"
+
+step "task run --wait: a real command in the session's worktree, output streamed, its exit status kept"
+grove task run "$SESSION" --wait "${VIA[@]}" -- \
+  sh -c 'git add --all && git commit --quiet -m "login form" && echo hello from the task; git log --oneline | head -3'
+grove task run "$SESSION" --repo lib --wait -- sh -c 'git add --all && git commit --quiet -m "login helper" && git log --oneline -1'
+expect_status 7 grove task run "$SESSION" --wait -- sh -c 'echo "a failing check" >&2; exit 7'
+
+step "A long task waits on a gate file; then demo-a is killed with SIGKILL mid-run"
+GATED="$(grove_quiet task run "$SESSION" --json -- sh -c \
+  "echo waiting for the gate; for i in \$(seq 1 300); do [ -f '$TMP/gate' ] && break; sleep 0.1; done; echo the gate opened" |
+  json_get task.id)"
+wait_until "task $GATED to run" task_state_is "$GATED" TASK_STATE_RUNNING
+grove task get "$GATED"
+kill -KILL "$AGENT_A_PID"
+wait "$AGENT_A_PID" 2>/dev/null || true
+AGENT_A_PID=""
+echo "demo-a killed; its task's runner lives on by itself"
+
+step "Restarting demo-a on the same data dir: recovery re-adopts the running task"
+start_agent a
+export GROVE_AGENT="$(cat "$TMP/agent-a.ready")"
+grove task get "$GATED"
+
+step "Opening the gate: the task ends SUCCEEDED with all its output, not stuck"
+touch "$TMP/gate"
+grove task logs "$GATED" --follow
+grove task ls "$SESSION"
+
+step "Background jobs: a teammate pushes to origin; sync_repo fetches it"
+git clone --quiet "$W/origin.git" "$W/teammate"
+echo "# app, now with CI" >"$W/teammate/README.md"
+git_demo -C "$W/teammate" commit --quiet -am "teammate: CI badge"
+git -C "$W/teammate" push --quiet origin main
+JOB="$(grove_quiet job submit sync_repo --repo app --json | json_get job.id)"
+grove job wait "$JOB"
+
+step "rebase_branch puts feature/login on top of the new origin/main"
+JOB="$(grove_quiet job submit rebase_branch --repo app --branch feature/login --base origin/main --json | json_get job.id)"
+grove job wait "$JOB"
+git -C "$WT_APP" log --oneline --graph | head -4
+grove job ls
+
+step "Local sync: your own (dirty) app checkout follows the session; your changes are stashed"
+echo "my scratch notes" >"$W/app/notes.txt"
+grove sync start "$SESSION" --repo app
+git -C "$W/app" status --short --branch
+
+step "The session commits; sync flush brings the commit into your checkout"
+grove task run "$SESSION" --wait -- sh -c 'echo "v3: remember me" >version.txt && git commit --quiet -am "remember me" && echo committed'
+grove sync flush app
+git -C "$W/app" log --oneline -2
+
+step "An interactive rebase stopped at a break in your checkout: sync pauses, saying why"
+git -C "$W/app" -c sequence.editor='sed -i 1ibreak' rebase -i HEAD~1 >/dev/null 2>&1
+grove sync flush app
+grove sync status
+
+step "Aborting the rebase clears the cause: sync resumes"
+git -C "$W/app" rebase --abort
+grove sync flush app
+
+step "Stopping sync: back on main, the stashed changes restored"
+grove sync stop app --restore-stash
+git -C "$W/app" status --short --branch
+echo "notes.txt: $(cat "$W/app/notes.txt")"
+
+step "The coordinator's view again, across both agents (demo-a is back)"
+wait_until "demo-a to reconnect" agent_connected demo-a
+grove agents ls
+grove session ls "${VIA[@]}"
+grove task ls "${VIA[@]}" --state succeeded
+
+step "A few changes streamed from the coordinator (the start of its snapshot, as JSON lines)"
+grove watch "${VIA[@]}" --json --limit 3
+
+step "Stopping the agents and the coordinator (SIGTERM) and waiting for them"
+for var in AGENT_A_PID AGENT_B_PID COORD_PID; do
+  kill -TERM "${!var}"
+  wait "${!var}"
+  printf -v "$var" '%s' ""
+done
+echo "all stopped"
 
 step "Done: everything ran in $TMP, which is removed now"

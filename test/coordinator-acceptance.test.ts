@@ -152,7 +152,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     decoder: Decoder<Res>,
     extra: Partial<RouteRequest> = {},
   ): Promise<{ agentId: string; agentName: string; body: Res }> {
-    const response = await client.route({ method, request: codec.encode(request).finish(), ...extra });
+    const response = await client.route({ method, request: Buffer.from(codec.encode(request).finish()), ...extra });
     return { agentId: response.agentId, agentName: response.agentName, body: decoder.decode(response.response) };
   }
   /** A routed call expected to fail: its code, reason trailer, details and how long it took. */
@@ -160,7 +160,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     let trailer: Metadata | undefined;
     const started = Date.now();
     const error = await client
-      .route({ method, request, ...extra }, { onTrailer: (t) => (trailer = t) })
+      .route({ method, request: Buffer.from(request), ...extra }, { onTrailer: (t) => (trailer = t) })
       .then(() => undefined, (err: { code: Status; details: string }) => err);
     expect(error, `${method} should have failed`).toBeDefined();
     return { code: error!.code, details: error!.details, reason: trailer?.get('grove-reason'), tookMs: Date.now() - started };

@@ -77,13 +77,13 @@ describe('Route: contract details', () => {
     expect(error, 'the call should have failed').toBeDefined();
     return { code: error!.code, details: error!.details, reason: trailer?.get('grove-reason'), agent: trailer?.get('grove-agent-id'), tookMs: Date.now() - started };
   }
-  const encode = <T>(codec: { encode(m: T): { finish(): Uint8Array } }, message: T) => codec.encode(message).finish();
+  const encode = <T>(codec: { encode(m: T): { finish(): Uint8Array } }, message: T) => Buffer.from(codec.encode(message).finish());
 
   it('refuses what cannot be routed, before sending anything', async () => {
     expect(await failure({ method: 'LaunchMissiles' })).toMatchObject({ code: Status.INVALID_ARGUMENT, reason: 'UNKNOWN_METHOD' });
     expect(await failure({ method: 'FollowTaskLog', agent: 'solo' })).toMatchObject({ code: Status.INVALID_ARGUMENT, reason: 'STREAMING_NOT_ROUTABLE' });
     // A length-delimited field that claims more bytes than there are.
-    expect(await failure({ method: 'GetJob', request: Uint8Array.from([0x0a, 0x05, 0x61]) })).toMatchObject({
+    expect(await failure({ method: 'GetJob', request: Buffer.from([0x0a, 0x05, 0x61]) })).toMatchObject({
       code: Status.INVALID_ARGUMENT,
       reason: 'BAD_ROUTE_REQUEST',
     });
@@ -148,7 +148,7 @@ describe('Route: contract details', () => {
     } finally {
       agent!.child.kill('SIGCONT');
     }
-    await routeAs('GetAgentInfo', new Uint8Array(), { decode: (b: Uint8Array) => b }, { agent: agentId });
+    await routeAs('GetAgentInfo', Buffer.alloc(0), { decode: (b: Uint8Array) => b }, { agent: agentId });
   });
 
   it('audits every routed command', async () => {
@@ -176,7 +176,7 @@ describe('Route: contract details', () => {
 
   async function routeAs<T>(
     method: string,
-    request: Uint8Array,
+    request: Buffer,
     decoder: { decode(input: Uint8Array): T },
     extra: Partial<RouteRequest> = {},
   ): Promise<{ agentId: string; body: T }> {

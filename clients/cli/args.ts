@@ -13,7 +13,8 @@ export const GLOBAL_OPTIONS = {
 } as const satisfies OptionsConfig;
 
 export const GLOBAL_FLAGS_HELP = `  --agent HOST:PORT        agent to call (env GROVE_AGENT; default 127.0.0.1:7420)
-  --coordinator HOST:PORT  coordinator to call (env GROVE_COORDINATOR; default 127.0.0.1:7421)
+  --coordinator HOST:PORT  coordinator to call (env GROVE_COORDINATOR; default 127.0.0.1:7421);
+                           as a flag, it also sends agent verbs through it (routed, see --on)
   --token-file FILE        send the bearer token in FILE
   --tls-ca FILE            dial over TLS, verifying the server with this CA
   --json                   proto3 JSON: one object per command, one line per streamed event
@@ -49,4 +50,50 @@ export function integerFlag(name: string, text: string | undefined, fallback: nu
     throw new UsageError(`--${name} must be a non-negative integer, got "${text}"`);
   }
   return value;
+}
+
+/** `--on AGENT`, taken by every verb that acts on one agent's resources. */
+export const ROUTE_OPTIONS = {
+  on: { type: 'string' },
+} as const satisfies OptionsConfig;
+
+export const ROUTE_FLAG_HELP = `  --on AGENT   with --coordinator: the agent (id or name) to send the call to; calls naming a
+               session, task or job id find their agent by themselves`;
+
+/** Repeatable `k=v` flags (`--label a=b --label c=d`) as a map; a later key wins. */
+export function keyValueFlags(name: string, texts: readonly string[] | undefined): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const text of texts ?? []) {
+    const at = text.indexOf('=');
+    if (at <= 0) throw new UsageError(`--${name} takes KEY=VALUE, got "${text}"`);
+    pairs[text.slice(0, at)] = text.slice(at + 1);
+  }
+  return pairs;
+}
+
+/** Repeatable `--where k=v` flags as the `k=v,k2=v2` selector the services take. */
+export function selectorFlag(texts: readonly string[] | undefined): string {
+  return Object.entries(keyValueFlags('where', texts))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
+
+/**
+ * A flag or argument (`what`: `--state`, `KIND`) naming a proto enum value without its
+ * prefix, in any case: `--state active` is SESSION_STATE_ACTIVE. Absent, it is 0
+ * (UNSPECIFIED: no filter).
+ */
+export function enumFlag(
+  what: string,
+  text: string | undefined,
+  values: Readonly<Record<string, string | number>>,
+  prefix: string,
+): number {
+  if (text === undefined) return 0;
+  const value = values[`${prefix}${text.toUpperCase()}`];
+  if (typeof value === 'number' && value > 0) return value;
+  const names = Object.keys(values)
+    .filter((key) => key.startsWith(prefix) && !key.endsWith('_UNSPECIFIED'))
+    .map((key) => key.slice(prefix.length).toLowerCase());
+  throw new UsageError(`${what} must be one of ${names.join(', ')}; got "${text}"`);
 }

@@ -4,7 +4,11 @@
  */
 export interface CliIo {
   out(text: string): void;
+  /** Raw bytes to stdout (task logs): text decoding would mangle binary output. */
+  outBytes(data: Uint8Array): void;
   err(text: string): void;
+  /** Stdout is a terminal: live views redraw in place instead of printing line after line. */
+  isTTY: boolean;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
 }
@@ -12,7 +16,9 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     out: (text) => void process.stdout.write(text),
+    outBytes: (data) => void process.stdout.write(data),
     err: (text) => void process.stderr.write(text),
+    isTTY: process.stdout.isTTY === true,
     env: process.env,
     cwd: process.cwd(),
   };

@@ -1,7 +1,15 @@
 import type { Command } from './command.js';
 import { agentsCommands } from './commands/agents.js';
+import { jobCommands } from './commands/job.js';
+import { lockCommands } from './commands/lock.js';
+import { orphansCommands } from './commands/orphans.js';
+import { preservedCommands } from './commands/preserved.js';
 import { repoCommands } from './commands/repo.js';
 import { serveCommands } from './commands/serve.js';
+import { sessionCommands } from './commands/session.js';
+import { stashCommands } from './commands/stash.js';
+import { syncCommands } from './commands/sync.js';
+import { taskCommands } from './commands/task.js';
 import { versionCommands } from './commands/version.js';
 import { watchCommands } from './commands/watch.js';
 
@@ -9,6 +17,14 @@ import { watchCommands } from './commands/watch.js';
 export const COMMANDS: readonly Command[] = [
   ...serveCommands,
   ...repoCommands,
+  ...sessionCommands,
+  ...preservedCommands,
+  ...orphansCommands,
+  ...taskCommands,
+  ...jobCommands,
+  ...syncCommands,
+  ...stashCommands,
+  ...lockCommands,
   ...agentsCommands,
   ...watchCommands,
   ...versionCommands,

@@ -17,7 +17,9 @@ ${verbs}
 Flags (after the verb):
 ${GLOBAL_FLAGS_HELP}
 
-Exit status: 0 success, 1 a call failed, 2 the command line is wrong.
+Exit status: 0 success, 1 a call failed (or the job waited for failed), 2 the command line
+is wrong, 3 refused to protect work (session kill), 130 what was waited for was stopped;
+task run --wait exits with the task's own exit code.
 `;
 }
 

@@ -1,12 +1,10 @@
 import type { CliIo } from './cli-io.js';
 import type { Command } from './command.js';
 import { COMMANDS } from './command-table.js';
+import { ExitError } from './exit-error.js';
+import { EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { commandHelp, groupHelp, overviewHelp } from './help.js';
 import { UsageError } from './usage-error.js';
-
-const EXIT_OK = 0;
-const EXIT_CALL_FAILED = 1;
-const EXIT_USAGE = 2;
 
 interface Resolved {
   command: Command;
@@ -57,6 +55,7 @@ function describeFailure(err: unknown): { line: string; status: number } {
   if (err instanceof UsageError || isParseArgsError(err)) {
     return { line: `grove: ${oneLine(err.message)}`, status: EXIT_USAGE };
   }
+  if (err instanceof ExitError) return { line: `grove: ${oneLine(err.message)}`, status: err.status };
   // GroveClientError messages already read `CODE (REASON): details`.
   const message = err instanceof Error ? err.message : String(err);
   return { line: `grove: ${oneLine(message)}`, status: EXIT_CALL_FAILED };

@@ -1,6 +1,6 @@
 import { Event } from '../../../gen/grove/agent/v1/resources.js';
 import { WatchResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { ReconnectInfo } from '../../sdk/index.js';
+import type { CoordinatorClient, ReconnectInfo } from '../../sdk/index.js';
 import { expectPositionals, integerFlag, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
@@ -9,6 +9,7 @@ import { verbUsage } from '../help.js';
 import { abortOnSignals } from '../interrupt.js';
 import { formatTime } from '../output/format.js';
 import { formatJsonLine } from '../output/json.js';
+import { SessionBoard } from '../output/session-board.js';
 import { agentTarget, coordinatorTarget } from '../target.js';
 
 // Streamed lines cannot be aligned after the fact, so columns have fixed widths.
@@ -35,6 +36,36 @@ function reconnectNotice(info: ReconnectInfo): string {
   return `grove: watch interrupted (${why}); resuming after revision ${info.afterRevision} in ${Math.round(info.delayMs)}ms\n`;
 }
 
+// Redraws are batched: a burst of changes (the snapshot, a busy agent) is one repaint.
+const REDRAW_MS = 100;
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+
+/**
+ * On a terminal, `watch --coordinator` is a table of every session, redrawn as changes
+ * arrive. `limit` counts changes after the initial snapshot.
+ */
+async function liveSessionTable(coordinator: CoordinatorClient, io: CliIo, signal: AbortSignal, limit: number): Promise<void> {
+  const board = new SessionBoard();
+  let timer: NodeJS.Timeout | undefined;
+  const draw = () => {
+    timer = undefined;
+    io.out(CLEAR_SCREEN + board.render());
+  };
+  let remaining = limit;
+  try {
+    const stream = coordinator.watch({ initialSnapshot: true, kinds: ['agent', 'session'] }, { signal });
+    for await (const response of stream) {
+      const live = board.ready;
+      board.apply(response);
+      if (board.ready) timer ??= setTimeout(draw, REDRAW_MS);
+      if (live && --remaining === 0) break;
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (board.ready) draw();
+  }
+}
+
 const watch: Command = {
   path: ['watch'],
   synopsis: 'watch [--after REV] [--limit N]',
@@ -44,9 +75,12 @@ const watch: Command = {
     `Streams events: the retained backlog after REV, then live ones, until interrupted. Against
 an agent the stream resumes by itself after a dropped connection or an agent restart,
 without gaps or repeats. With --coordinator it streams the coordinator's projection: a
-snapshot of the current state then its changes, or only the changes after --after REV.`,
+snapshot of the current state then its changes, or only the changes after --after REV;
+on a terminal (without --json) that is a table of every agent's sessions (AGENT SESSION
+BRANCH STATE ACTIVITY) redrawn as they change.`,
     `  --after REV  only events with a revision greater than REV (agent default 0: the whole log)
-  --limit N    exit after N events (default 0: no limit)`,
+  --limit N    exit after N events (default 0: no limit; for the table, N changes after
+               the snapshot)`,
   ),
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, {
@@ -60,6 +94,12 @@ snapshot of the current state then its changes, or only the changes after --afte
     const interrupt = abortOnSignals();
     let remaining = limit || Infinity;
     try {
+      if (values.coordinator && io.isTTY && !values.json) {
+        await withCoordinator(coordinatorTarget(values, io), (coordinator) =>
+          liveSessionTable(coordinator, io, interrupt.signal, remaining),
+        );
+        return;
+      }
       if (values.coordinator) {
         await withCoordinator(coordinatorTarget(values, io), async (coordinator) => {
           // Coordinator revisions are not small integers from 1: without --after, start from

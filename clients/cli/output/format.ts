@@ -22,3 +22,18 @@ export function enumLabel(jsonName: string, prefix: string): string {
 export function formatTime(time: Date | undefined): string {
   return time ? time.toISOString() : '-';
 }
+
+/** An argv as a shell would take it back: words with anything unusual single-quoted. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The first 12 hex digits of a commit, as git abbreviates for people; `-` when none. */
+export function shortCommit(commit: string): string {
+  return commit ? commit.slice(0, 12) : '-';
+}
+
+/** An empty cell would shift the columns a reader scans: show `-` instead. */
+export function orDash(text: string): string {
+  return text || '-';
+}

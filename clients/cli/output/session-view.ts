@@ -1,0 +1,53 @@
+import {
+  sessionActivityToJSON,
+  sessionStateToJSON,
+  worktreeStateToJSON,
+  type Session,
+  type SessionWorktree,
+} from '../../../gen/grove/agent/v1/resources.js';
+import { enumLabel, formatLabels, formatTime, orDash } from './format.js';
+import { formatTable } from './table.js';
+
+export const sessionStateLabel = (session: Session) => enumLabel(sessionStateToJSON(session.state), 'SESSION_STATE_');
+export const sessionActivityLabel = (session: Session) =>
+  enumLabel(sessionActivityToJSON(session.activity), 'SESSION_ACTIVITY_');
+const worktreeStateLabel = (worktree: SessionWorktree) => enumLabel(worktreeStateToJSON(worktree.state), 'WORKTREE_STATE_');
+
+/** What needs a person's attention about a worktree: its last error, or drift from the row. */
+const worktreeNote = (worktree: SessionWorktree) =>
+  [worktree.lastError, worktree.drift && `drift: ${worktree.drift}`].filter(Boolean).join('; ');
+
+/** One row per repo of the session: where its worktree is and whether work was preserved. */
+export function worktreeTable(worktrees: readonly SessionWorktree[]): string {
+  const withNotes = worktrees.some((w) => worktreeNote(w));
+  const header = ['REPO', 'STATE', 'BRANCH', 'PATH', 'PRESERVED', ...(withNotes ? ['NOTE'] : [])];
+  return formatTable([
+    header,
+    ...worktrees.map((w) => [
+      w.repoName,
+      worktreeStateLabel(w),
+      w.branch,
+      w.path,
+      orDash(w.preservedRef),
+      ...(withNotes ? [orDash(worktreeNote(w))] : []),
+    ]),
+  ]);
+}
+
+/** `session get`: the session's fields, then its worktrees. */
+export function sessionDetail(session: Session, agentName?: string): string {
+  const fields: string[][] = [
+    ['ID', session.id],
+    ['TITLE', orDash(session.title)],
+    ['BRANCH', session.branch],
+    ['BASE', orDash(session.base)],
+    ['STATE', sessionStateLabel(session)],
+    ['ACTIVITY', sessionActivityLabel(session)],
+    ['LABELS', formatLabels(session.labels)],
+  ];
+  if (agentName) fields.push(['AGENT', agentName]);
+  if (session.pendingJobId) fields.push(['PENDING JOB', session.pendingJobId]);
+  if (session.lastError) fields.push(['LAST ERROR', session.lastError]);
+  fields.push(['CREATED', formatTime(session.createTime)], ['UPDATED', formatTime(session.updateTime)]);
+  return `${formatTable(fields)}\n${worktreeTable(session.worktrees)}`;
+}
