@@ -5,12 +5,15 @@ import {
 import type { GroveClientOptions } from './client-options.js';
 import { createGroveChannel } from './grove-channel.js';
 import { createGroveClientFactory, type GroveCallOptions } from './grove-client-factory.js';
+import { resumingCoordinatorWatch, type CoordinatorWatchOptions } from './resuming-coordinator-watch.js';
 
 /**
  * Every CoordinatorService method (deadline on unary calls, bearer token, typed errors),
- * plus `close`. `watch` here is the raw CoordinatorService.Watch stream.
+ * plus `watchChanges` and `close`. `watch` is the raw CoordinatorService.Watch stream;
+ * `watchChanges` resumes it across disconnects and slow-subscriber cut-offs.
  */
 export interface CoordinatorClient extends CoordinatorServiceClient<GroveCallOptions> {
+  watchChanges(options?: CoordinatorWatchOptions): ReturnType<typeof resumingCoordinatorWatch>;
   /** Closes the channel: later calls fail; close it when done so the process can exit. */
   close(): void;
 }
@@ -18,5 +21,5 @@ export interface CoordinatorClient extends CoordinatorServiceClient<GroveCallOpt
 export function createCoordinatorClient(options: GroveClientOptions): CoordinatorClient {
   const channel = createGroveChannel(options);
   const rpc = createGroveClientFactory(options).create(CoordinatorServiceDefinition, channel);
-  return { ...rpc, close: () => channel.close() };
+  return { ...rpc, watchChanges: (watchOptions) => resumingCoordinatorWatch(rpc, watchOptions), close: () => channel.close() };
 }

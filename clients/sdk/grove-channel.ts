@@ -15,5 +15,5 @@ export function createGroveChannel(options: GroveClientOptions): Channel {
   const credentials = options.tls
     ? ChannelCredentials.createSsl(readFileSync(options.tls.caFile))
     : ChannelCredentials.createInsecure();
-  return createChannel(options.address, credentials, CHANNEL_OPTIONS);
+  return createChannel(options.address, credentials, { ...CHANNEL_OPTIONS, ...options.channelOptions });
 }

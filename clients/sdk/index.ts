@@ -23,5 +23,6 @@ export type { DeadlineCallOptions } from './deadline-middleware.js';
 export { GroveClientError } from './grove-client-error.js';
 export { RevisionCompactedError } from './revision-compacted-error.js';
 export { resumingWatch, type ReconnectInfo, type WatchOptions } from './resuming-watch.js';
+export { resumingCoordinatorWatch, type CoordinatorWatchOptions } from './resuming-coordinator-watch.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { Status } from 'nice-grpc-common';
