@@ -1,39 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitSync, makeRepo } from './helpers/git-repo.js';
-import { CLI, startAgentProcess, type ServiceProcess } from './helpers/processes.js';
+import { startAgentProcess, type ServiceProcess } from './helpers/processes.js';
+import { grove, json } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; never rejects, the exit status is part of what is tested. */
-function grove(args: string[], options: { cwd?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // The developer's own targets must not leak into the tests.
-  delete env.GROVE_AGENT;
-  delete env.GROVE_COORDINATOR;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A successful run's one line of --json, parsed. */
-function json<T = Record<string, unknown>>(run: Run): T {
-  expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  const lines = run.stdout.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0]!) as T;
-}
 
 interface SessionJson {
   id: string;

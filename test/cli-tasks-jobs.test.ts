@@ -1,53 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitAll, gitSync, makeRepo, writeFiles } from './helpers/git-repo.js';
-import { CLI, startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
+import { startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
+import { grove, groveLive, json } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; never rejects, the exit status is part of what is tested. */
-function grove(args: string[], options: { cwd?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // The developer's own targets must not leak into the tests.
-  delete env.GROVE_AGENT;
-  delete env.GROVE_COORDINATOR;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Starts the built CLI and lets the test read its stdout while it runs. */
-function groveLive(args: string[]): { stdout: () => string; done: Promise<Run> } {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.GROVE_AGENT;
-  delete env.GROVE_COORDINATOR;
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  return { stdout: () => stdout, done };
-}
-
-/** A successful run's one line of --json, parsed. */
-function json<T = Record<string, unknown>>(run: Run): T {
-  expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  const lines = run.stdout.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  return JSON.parse(lines[0]!) as T;
-}
 
 /**
  * A command that waits for `gate` to exist, then prints and exits. Bounded, so a test that

@@ -1,33 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo } from './helpers/git-repo.js';
 import { CLI, startAgentProcess, type ServiceProcess } from './helpers/processes.js';
+import { grove, type Run } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 // Nothing listens on port 1 of loopback: connections to it are refused at once.
 const DEAD_ADDRESS = '127.0.0.1:1';
-
-/** Runs the built CLI; never rejects, the exit status is part of what is tested. */
-function grove(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  // The developer's own targets must not leak into the tests.
-  if (!options.env?.GROVE_AGENT) delete env.GROVE_AGENT;
-  if (!options.env?.GROVE_COORDINATOR) delete env.GROVE_COORDINATOR;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The failure contract: exactly one `grove: ...` line on stderr, no stack, nothing on stdout. */
 function expectOneErrorLine(run: Run, code: number, pattern: RegExp) {

@@ -1,3 +1,4 @@
+import { delay, isAbortError } from 'abort-controller-x';
 /** Exponential backoff between reconnect attempts. */
 export interface BackoffOptions {
   /** Delay scale of the first retry (ms). */
@@ -19,4 +20,15 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   const max = options.maxMs ?? DEFAULT_MAX_MS;
   const step = Math.min(max, initial * 2 ** Math.min(attempt, 30));
   return step / 2 + random() * (step / 2);
+}
+
+/** Waits `delayMs` before a retry; false when `signal` aborted the wait (stop retrying). */
+export async function waitToRetry(signal: AbortSignal, delayMs: number): Promise<boolean> {
+  try {
+    await delay(signal, delayMs);
+    return true;
+  } catch (err) {
+    if (isAbortError(err)) return false;
+    throw err;
+  }
 }

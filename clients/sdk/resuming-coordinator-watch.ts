@@ -1,7 +1,6 @@
-import { delay, isAbortError } from 'abort-controller-x';
 import { Status } from 'nice-grpc-common';
 import type { CoordinatorServiceClient, WatchResponse } from '../../gen/grove/coordinator/v1/coordinator_service.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, waitToRetry, type BackoffOptions } from './backoff.js';
 import { GroveClientError } from './grove-client-error.js';
 import type { GroveCallOptions } from './grove-client-factory.js';
 import type { ReconnectInfo } from './resuming-watch.js';
@@ -68,11 +67,6 @@ export async function* resumingCoordinatorWatch(
     if (signal.aborted) return;
     const delayMs = backoffDelay(attempt++, options.backoff);
     options.onReconnect?.({ error, attempt, delayMs, afterRevision: after });
-    try {
-      await delay(signal, delayMs);
-    } catch (err) {
-      if (isAbortError(err)) return;
-      throw err;
-    }
+    if (!(await waitToRetry(signal, delayMs))) return;
   }
 }

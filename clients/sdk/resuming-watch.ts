@@ -1,8 +1,7 @@
-import { delay, isAbortError } from 'abort-controller-x';
 import { Status } from 'nice-grpc-common';
 import type { AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
 import type { Event } from '../../gen/grove/agent/v1/resources.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, waitToRetry, type BackoffOptions } from './backoff.js';
 import { GroveClientError } from './grove-client-error.js';
 import type { GroveCallOptions } from './grove-client-factory.js';
 
@@ -62,11 +61,6 @@ export async function* resumingWatch(
     if (signal.aborted) return;
     const delayMs = backoffDelay(attempt++, options.backoff);
     options.onReconnect?.({ error, attempt, delayMs, afterRevision: after });
-    try {
-      await delay(signal, delayMs);
-    } catch (err) {
-      if (isAbortError(err)) return;
-      throw err;
-    }
+    if (!(await waitToRetry(signal, delayMs))) return;
   }
 }
