@@ -1,8 +1,7 @@
 import { createClientFactory, type ClientFactory } from 'nice-grpc';
 import { authMiddleware } from './auth-middleware.js';
 import { DEFAULT_DEADLINE_MS, type GroveClientOptions } from './client-options.js';
-import { deadlineMiddleware, type DeadlineCallOptions } from './deadline-middleware.js';
-import { errorMiddleware } from './error-middleware.js';
+import { callMiddleware, type DeadlineCallOptions } from './call-middleware.js';
 
 /** Per-call options every grove client method accepts on top of nice-grpc's. */
 export type GroveCallOptions = DeadlineCallOptions;
@@ -15,7 +14,5 @@ export type GroveCallOptions = DeadlineCallOptions;
 export function createGroveClientFactory(options: GroveClientOptions): ClientFactory<GroveCallOptions> {
   let factory: ClientFactory = createClientFactory();
   if (options.token) factory = factory.use(authMiddleware(options.token));
-  return factory
-    .use(deadlineMiddleware(options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS))
-    .use(errorMiddleware);
+  return factory.use(callMiddleware(options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS));
 }

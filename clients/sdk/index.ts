@@ -19,7 +19,7 @@ export {
 } from './route.js';
 export { DEFAULT_DEADLINE_MS, type GroveClientOptions } from './client-options.js';
 export type { GroveCallOptions } from './grove-client-factory.js';
-export type { DeadlineCallOptions } from './deadline-middleware.js';
+export type { DeadlineCallOptions } from './call-middleware.js';
 export { GroveClientError } from './grove-client-error.js';
 export { RevisionCompactedError } from './revision-compacted-error.js';
 export { resumingWatch, type ReconnectInfo, type WatchOptions } from './resuming-watch.js';

@@ -6,12 +6,17 @@ import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { authMiddleware } from './auth.js';
-import { errorMiddleware } from './error-middleware.js';
+import { withErrorMapping } from './error-mapping.js';
 import type { Logger } from './logging.js';
 
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
+}
+
+/** Where services register their implementations (errors mapped by `withErrorMapping`). */
+export interface ServiceRegistry {
+  add: Server['add'];
 }
 
 export interface GrpcServerOptions {
@@ -21,8 +26,8 @@ export interface GrpcServerOptions {
   tls?: TlsFiles | undefined;
   /** Fully-qualified names of the services registered, for reflection and health. */
   serviceNames: string[];
-  /** Registers the service implementations on the server. */
-  register: (server: Server) => void;
+  /** Registers the service implementations; every handler's errors are mapped to statuses. */
+  register: (services: ServiceRegistry) => void;
 }
 
 export interface RunningGrpcServer {
@@ -52,16 +57,18 @@ function loadDescriptorSet(): Uint8Array {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   // Without a token there is nothing to check: no auth layer on every call's path.
-  const server = options.token
-    ? createServer().use(errorMiddleware(options.log)).use(authMiddleware(options.token, options.log))
-    : createServer().use(errorMiddleware(options.log));
+  const server = options.token ? createServer().use(authMiddleware(options.token, options.log)) : createServer();
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(
     ServerReflectionService,
     ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]),
   );
-  options.register(server);
+  options.register({
+    add(definition, implementation) {
+      return server.add(definition, withErrorMapping(definition as object, implementation as object, options.log) as typeof implementation);
+    },
+  });
   const credentials = options.tls
     ? ServerCredentials.createSsl(
         null,
