@@ -252,6 +252,33 @@ describe('sessions and worktree lifecycle', () => {
     await expectStatus(client.applyPreserved({ sessionId: session.id, repoId: a.id }), Status.FAILED_PRECONDITION, /has changes/);
   });
 
+  it('cleanup repairs a lost .git file and preserves the work before removing', async () => {
+    const a = await newRepo();
+    const session = await create([a], 'lost-dotgit');
+    const wt = worktreeOf(session, a).path;
+    writeFileSync(join(wt, 'work.txt'), 'work in a worktree that lost its .git file\n');
+    rmSync(join(wt, '.git'));
+    const row = worktreeOf((await client.cleanupSession({ id: session.id })).session!, a);
+    expect(row.state).toBe(WorktreeState.WORKTREE_STATE_UNAVAILABLE);
+    expect(gitSync(a.path, 'show', `${row.preservedRef}:work.txt`)).toBe('work in a worktree that lost its .git file\n');
+  });
+
+  it('never removes a worktree git cannot read: kill refuses, cleanup leaves it with a reason', async () => {
+    const a = await newRepo();
+    const session = await create([a], 'unreadable');
+    const wt = worktreeOf(session, a).path;
+    const adminDir = gitSync(wt, 'rev-parse', '--path-format=absolute', '--git-dir').trim();
+    writeFileSync(join(wt, 'precious.txt'), 'only copy\n');
+    rmSync(adminDir, { recursive: true, force: true }); // git's record of the worktree is gone
+    const kill = await client.killSession({ id: session.id });
+    expect(kill.freed).toBe(false);
+    expect(kill.refusals.map((r) => r.reason)).toContain('STATE_UNREADABLE');
+    const row = worktreeOf((await client.cleanupSession({ id: session.id })).session!, a);
+    expect(row.state).toBe(WorktreeState.WORKTREE_STATE_ACTIVE);
+    expect(row.lastError).toMatch(/not removed: git cannot read the worktree/);
+    expect(readFileSync(join(wt, 'precious.txt'), 'utf8')).toBe('only copy\n');
+  });
+
   it('restore moves a stray path aside and reports it', async () => {
     const a = await newRepo();
     const session = await create([a], 'stray');

@@ -1,6 +1,6 @@
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parsePorcelainStatus, type Dirtiness } from '../domain/dirtiness.js';
 import { git } from './git.js';
 
@@ -71,9 +71,15 @@ export async function repairWorktree(repoPath: string, path: string): Promise<vo
   await git(['worktree', 'repair', '--', path], { cwd: repoPath });
 }
 
+/**
+ * The worktree's changes. Git is kept from looking above `path` (GIT_CEILING_DIRECTORIES):
+ * a worktree that lost its `.git` file must fail here, not report the status of whatever
+ * repository happens to contain it.
+ */
 export async function worktreeStatus(path: string): Promise<Dirtiness> {
   const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], {
     cwd: path,
+    env: { GIT_CEILING_DIRECTORIES: dirname(path) },
   });
   return parsePorcelainStatus(stdout);
 }

@@ -21,7 +21,7 @@ import type { Logger } from '../../common/logging.js';
 import { decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../domain/branch-name.js';
-import { dirtinessReasons, isDirty } from '../domain/dirtiness.js';
+import { dirtinessReasons, isDirty, type Dirtiness } from '../domain/dirtiness.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from '../domain/worktree-lifecycle.js';
 import { GitError } from '../git/git.js';
 import {
@@ -440,7 +440,16 @@ export class SessionService {
       });
     }
     if (checkDirty) {
-      for (const { reason, message } of dirtinessReasons(await worktreeStatus(row.path))) {
+      const dirt = await this.readState(row);
+      if (!dirt) {
+        refusals.push({
+          repoId: row.repoId,
+          repoName: row.repoName,
+          reason: 'STATE_UNREADABLE',
+          message: `git cannot read the worktree at ${row.path} (its .git link may be broken), so its changes are unknown`,
+        });
+      }
+      for (const { reason, message } of dirt ? dirtinessReasons(dirt) : []) {
         refusals.push({ repoId: row.repoId, repoName: row.repoName, reason, message });
       }
     }
@@ -477,11 +486,34 @@ export class SessionService {
     });
   }
 
+  /**
+   * The worktree's changes, repairing its git links first if git cannot read it; undefined
+   * when it still cannot (then nobody can tell whether it holds work).
+   */
+  private async readState(row: WorktreeRow): Promise<Dirtiness | undefined> {
+    try {
+      return await worktreeStatus(row.path);
+    } catch {
+      const repo = await this.repoOf(row);
+      if (repo) await repairWorktree(repo.path, row.path).catch(() => undefined);
+      return worktreeStatus(row.path).catch(() => undefined);
+    }
+  }
+
   private async preserveAndRemove(row: WorktreeRow, repo: RepoRow): Promise<void> {
     // Never overwrite a recorded preservation: after a failed force-remove the directory may
     // be half deleted, and the first preserved commit is the one that holds the work.
-    if (!row.preservedRef && existsSync(join(row.path, '.git'))) {
-      const dirt = await worktreeStatus(row.path).catch(() => undefined);
+    if (!row.preservedRef && existsSync(row.path)) {
+      const dirt = await this.readState(row);
+      // A worktree nobody can read may hold work: it stays, unless its removal had already
+      // begun (RETRY_REMOVE), which happens only after it was found clean or preserved.
+      if (!dirt && row.state === 'ACTIVE') {
+        await this.update(row, {
+          lastError: `not removed: git cannot read the worktree at ${row.path} (its .git link may be broken), so its work could not be preserved`,
+        });
+        this.log.warn({ session: row.sessionId, repo: row.repoName }, 'unreadable worktree left in place');
+        return;
+      }
       if (dirt && isDirty(dirt)) {
         const ref = preservedRefFor(row.sessionId, row.repoName);
         const commit = await preserveWorktree(row.path, ref, `preserved ${row.sessionId}/${row.repoName}`);
