@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
-import { readTokenFile } from '../common/auth.js';
-import { parseDuration } from '../common/duration.js';
 import { createLogger } from '../common/logging.js';
 import { parseLabels } from '../common/paging.js';
-import { announceReady, closeOnSignals } from '../common/ready.js';
+import {
+  COMMON_SERVE_OPTIONS,
+  optionalDuration,
+  positiveInteger,
+  runIfEntryPoint,
+  securityFromFlags,
+  serveUntilSignalled,
+} from '../common/serve-flags.js';
 import { startAgent } from './agent.js';
 
 export const AGENT_SERVE_USAGE = `grove agent serve [options]
@@ -26,12 +31,6 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --sync-probe DURATION     how often running syncs re-check the checkout (default 2s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
-function positiveInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer`);
-  return value;
-}
 
 /** `grove agent serve`: runs until SIGTERM/SIGINT. */
 export async function serveAgent(argv: string[]): Promise<void> {
@@ -39,17 +38,14 @@ export async function serveAgent(argv: string[]): Promise<void> {
     args: argv,
     strict: true,
     options: {
+      ...COMMON_SERVE_OPTIONS,
       listen: { type: 'string', default: '127.0.0.1:7420' },
       'data-dir': { type: 'string', default: '.grove/agent' },
       'worktree-root': { type: 'string' },
       coordinator: { type: 'string' },
       name: { type: 'string' },
       labels: { type: 'string', default: '' },
-      'token-file': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
       'coordinator-ca': { type: 'string' },
-      'ready-file': { type: 'string' },
       'event-retention': { type: 'string' },
       heartbeat: { type: 'string' },
       'task-retention': { type: 'string' },
@@ -57,13 +53,9 @@ export async function serveAgent(argv: string[]): Promise<void> {
       'cancel-grace': { type: 'string' },
       'job-concurrency': { type: 'string' },
       'sync-probe': { type: 'string' },
-      'log-level': { type: 'string' },
     },
   });
   const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
-    throw new Error('--tls-cert and --tls-key go together');
-  }
   const retention = positiveInteger(values['event-retention'], '--event-retention');
   const agent = await startAgent({
     listen: values.listen,
@@ -72,29 +64,18 @@ export async function serveAgent(argv: string[]): Promise<void> {
     coordinator: values.coordinator,
     name: values.name,
     labels: parseLabels(values.labels),
-    token: values['token-file'] ? readTokenFile(values['token-file']) : undefined,
-    tls: values['tls-cert'] && values['tls-key'] ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : undefined,
+    ...securityFromFlags(values),
     coordinatorCaFile: values['coordinator-ca'],
     eventRetention: retention,
-    heartbeatMs: values.heartbeat ? parseDuration(values.heartbeat) : undefined,
+    heartbeatMs: optionalDuration(values.heartbeat),
     taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
     taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
-    cancelGraceMs: values['cancel-grace'] ? parseDuration(values['cancel-grace']) : undefined,
+    cancelGraceMs: optionalDuration(values['cancel-grace']),
     jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
-    syncProbeMs: values['sync-probe'] ? parseDuration(values['sync-probe']) : undefined,
+    syncProbeMs: optionalDuration(values['sync-probe']),
     log,
   });
-  closeOnSignals(
-    () => agent.close(),
-    (err) => log.error({ err }, 'shutdown failed'),
-  );
-  announceReady(agent.address, values['ready-file']);
+  serveUntilSignalled(agent, values['ready-file'], log);
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly) {
-  serveAgent(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`grove agent: ${(err as Error).message ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, 'grove agent', serveAgent);

@@ -1,8 +1,13 @@
 import { parseArgs } from 'node:util';
-import { readTokenFile } from '../common/auth.js';
-import { parseDuration } from '../common/duration.js';
 import { createLogger } from '../common/logging.js';
-import { announceReady, closeOnSignals } from '../common/ready.js';
+import {
+  COMMON_SERVE_OPTIONS,
+  optionalDuration,
+  positiveInteger,
+  runIfEntryPoint,
+  securityFromFlags,
+  serveUntilSignalled,
+} from '../common/serve-flags.js';
 import { startCoordinator } from './coordinator.js';
 
 export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
@@ -20,12 +25,6 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --ready-file FILE         also write the bound address here (atomically)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
-function positiveInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer`);
-  return value;
-}
 
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
@@ -33,49 +32,31 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
     args: argv,
     strict: true,
     options: {
+      ...COMMON_SERVE_OPTIONS,
       listen: { type: 'string', default: '127.0.0.1:7421' },
       'data-dir': { type: 'string', default: '.grove/coordinator' },
-      'token-file': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
       'agent-grace': { type: 'string' },
       'agent-ttl': { type: 'string' },
       heartbeat: { type: 'string' },
       'watch-buffer': { type: 'string' },
       'watch-history': { type: 'string' },
       'route-timeout': { type: 'string' },
-      'ready-file': { type: 'string' },
-      'log-level': { type: 'string' },
     },
   });
   const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
-    throw new Error('--tls-cert and --tls-key go together');
-  }
   const coordinator = await startCoordinator({
     listen: values.listen,
     dataDir: values['data-dir'],
-    token: values['token-file'] ? readTokenFile(values['token-file']) : undefined,
-    tls: values['tls-cert'] && values['tls-key'] ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : undefined,
-    agentGraceMs: values['agent-grace'] ? parseDuration(values['agent-grace']) : undefined,
-    agentTtlMs: values['agent-ttl'] ? parseDuration(values['agent-ttl']) : undefined,
-    heartbeatMs: values.heartbeat ? parseDuration(values.heartbeat) : undefined,
+    ...securityFromFlags(values),
+    agentGraceMs: optionalDuration(values['agent-grace']),
+    agentTtlMs: optionalDuration(values['agent-ttl']),
+    heartbeatMs: optionalDuration(values.heartbeat),
     watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
     watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
-    routeTimeoutMs: values['route-timeout'] ? parseDuration(values['route-timeout']) : undefined,
+    routeTimeoutMs: optionalDuration(values['route-timeout']),
     log,
   });
-  closeOnSignals(
-    () => coordinator.close(),
-    (err) => log.error({ err }, 'shutdown failed'),
-  );
-  announceReady(coordinator.address, values['ready-file']);
+  serveUntilSignalled(coordinator, values['ready-file'], log);
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly) {
-  serveCoordinator(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`grove coordinator: ${(err as Error).message ?? err}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryPoint(import.meta.url, 'grove coordinator', serveCoordinator);
