@@ -267,3 +267,37 @@ describe('local sync', () => {
     expect(readFileSync(join(checkout, 'file.txt'), 'utf8')).toBe('uncommitted edit\n');
   });
 });
+
+describe('local sync without flushes', () => {
+  const tmp = tempDir();
+  let agent: ServiceProcess;
+  let channel: Channel;
+  let client: AgentServiceClient;
+
+  beforeAll(async () => {
+    agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--worktree-root', join(tmp.path, 'wt'), '--sync-probe', '100ms'] });
+    ({ client, channel } = agentClient(agent.address));
+  });
+  afterAll(async () => {
+    channel?.close();
+    await agent?.stop();
+    tmp.remove();
+  });
+
+  it('pauses and resumes by itself on the periodic probe, and brings commits over', async () => {
+    const checkout = makeRepo(join(tmp.path, 'user'), { 'file.txt': 'x\n' });
+    const repo = (await client.addRepo({ path: checkout, name: 'user' })).repo!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'feat', base: '', title: '', labels: {}, requestId: '' })).session!;
+    await client.startSync({ sessionId: session.id, repoId: repo.id });
+    const state = async () => (await client.listSyncs({})).syncs.find((s) => s.repoId === repo.id)!;
+    gitSync(checkout, 'checkout', '--quiet', '--detach');
+    const paused = await waitFor(async () => ((await state()).state === SyncState.SYNC_STATE_PAUSED ? state() : undefined), 'a pause without a flush');
+    expect(paused.causes.join('\n')).toMatch(/HEAD is detached/);
+    gitSync(checkout, 'checkout', '--quiet', `grove/sync/${session.id}`);
+    await waitFor(async () => ((await state()).state === SyncState.SYNC_STATE_SYNCING ? true : undefined), 'the resume without a flush');
+    const wt = session.worktrees[0]!.path;
+    writeFiles(wt, { 'agent.txt': 'a\n' });
+    const commit = commitAll(wt, 'agent work');
+    await waitFor(() => (gitSync(checkout, 'rev-parse', 'HEAD').trim() === commit ? true : undefined), 'the commit to arrive without a flush');
+  });
+});
