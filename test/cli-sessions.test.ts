@@ -161,9 +161,13 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
   it('lists orphans and prunes the stale worktree entries among them, never directories', async () => {
     const stray = join(tmp.path, 'wt', 'ses_not_a_real_session');
     mkdirSync(stray, { recursive: true });
-    const gone = join(tmp.path, 'gone-worktree');
+    const gone = join(tmp.path, 'wt', 'ses_gone', 'lib');
     gitSync(join(work, 'lib'), 'worktree', 'add', '--quiet', '-b', 'scratch', gone);
     rmSync(gone, { recursive: true });
+    // The user's own worktree on a disk that is away right now: not Grove's, never pruned.
+    const usersOwn = join(tmp.path, 'unmounted-disk', 'lib');
+    gitSync(join(work, 'lib'), 'worktree', 'add', '--quiet', '-b', 'users-own', usersOwn);
+    rmSync(usersOwn, { recursive: true });
 
     const ls = await grove(['orphans', 'ls', ...target]);
     expect(ls.code).toBe(0);
@@ -178,6 +182,8 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     const after = await grove(['orphans', 'ls', ...target]);
     expect(after.stdout).toContain(stray);
     expect(after.stdout).not.toContain(gone);
+    expect(ls.stdout).not.toContain(usersOwn);
+    expect(gitSync(join(work, 'lib'), 'worktree', 'list', '--porcelain')).toContain(usersOwn);
   });
 
   it('reports usage errors on one line, exit 2', async () => {

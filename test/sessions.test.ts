@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,6 +277,62 @@ describe('sessions and worktree lifecycle', () => {
     expect(row.state).toBe(WorktreeState.WORKTREE_STATE_ACTIVE);
     expect(row.lastError).toMatch(/not removed: git cannot read the worktree/);
     expect(readFileSync(join(wt, 'precious.txt'), 'utf8')).toBe('only copy\n');
+  });
+
+  it('a second cleanup after restore keeps both preserved states', async () => {
+    const a = await newRepo();
+    const session = await create([a], 'twice');
+    const wt = worktreeOf(session, a).path;
+    writeFileSync(join(wt, 'first.txt'), 'first\n');
+    await client.cleanupSession({ id: session.id });
+    await client.restoreSessions({ ids: [session.id], all: false });
+    writeFileSync(join(wt, 'second.txt'), 'second, written before the first was applied\n');
+    const row = worktreeOf((await client.cleanupSession({ id: session.id })).session!, a);
+    expect(row.state).toBe(WorktreeState.WORKTREE_STATE_UNAVAILABLE);
+    expect(gitSync(a.path, 'show', `${row.preservedRef}:second.txt`)).toBe('second, written before the first was applied\n');
+    // The earlier preservation is chained as the third parent, not overwritten.
+    expect(gitSync(a.path, 'show', `${row.preservedRef}^3:first.txt`)).toBe('first\n');
+  });
+
+  it('never removes nested repositories, and preserves commits on a detached HEAD', async () => {
+    const a = await newRepo();
+    const nested = await create([a], 'nested');
+    const wt = worktreeOf(nested, a).path;
+    makeRepo(join(wt, 'vendor', 'pkg'), { 'index.js': 'only here\n' });
+    const kill = await client.killSession({ id: nested.id });
+    expect(kill.refusals.map((r) => r.reason)).toContain('NESTED_REPOSITORY');
+    const row = worktreeOf((await client.cleanupSession({ id: nested.id })).session!, a);
+    expect(row.state).toBe(WorktreeState.WORKTREE_STATE_ACTIVE);
+    expect(row.lastError).toMatch(/git repositories of its own \(vendor\/pkg\/\)/);
+    expect(readFileSync(join(wt, 'vendor', 'pkg', 'index.js'), 'utf8')).toBe('only here\n');
+
+    const detached = await create([a], 'detached');
+    const dwt = worktreeOf(detached, a).path;
+    gitSync(dwt, 'checkout', '--quiet', '--detach');
+    writeFiles(dwt, { 'orphan.txt': 'on no branch\n' });
+    gitSync(dwt, 'add', 'orphan.txt');
+    gitSync(dwt, 'commit', '--quiet', '-m', 'detached work');
+    const detachedKill = await client.killSession({ id: detached.id });
+    expect(detachedKill.freed).toBe(false);
+    expect(detachedKill.refusals.map((r) => r.reason)).toContain('UNREFERENCED_COMMITS');
+    const cleaned = worktreeOf((await client.cleanupSession({ id: detached.id })).session!, a);
+    expect(cleaned.state).toBe(WorktreeState.WORKTREE_STATE_UNAVAILABLE);
+    expect(gitSync(a.path, 'show', `${cleaned.preservedRef}^1:orphan.txt`)).toBe('on no branch\n');
+  });
+
+  it('applying a preserved deletion never follows a symlink out of the worktree', async () => {
+    const a = await newRepo({ 'config/settings.json': '{}\n', 'README.md': 'r\n' });
+    const session = await create([a], 'symlinked');
+    const wt = worktreeOf(session, a).path;
+    const outside = join(tmp.path, 'home-config');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'settings.json'), 'the user\'s own file\n');
+    rmSync(join(wt, 'config'), { recursive: true });
+    symlinkSync(outside, join(wt, 'config'));
+    await client.cleanupSession({ id: session.id });
+    await client.restoreSessions({ ids: [session.id], all: false });
+    await client.applyPreserved({ sessionId: session.id, repoId: a.id });
+    expect(readFileSync(join(outside, 'settings.json'), 'utf8')).toBe('the user\'s own file\n');
   });
 
   it('restore moves a stray path aside and reports it', async () => {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { git } from './git.js';
 
 export async function remotes(repoPath: string): Promise<string[]> {
@@ -31,6 +32,16 @@ export async function rebaseInProgress(worktree: string): Promise<boolean> {
     if (existsSync(stdout.trim())) return true;
   }
   return false;
+}
+
+/** The branch a stopped rebase in this worktree is rebasing, or undefined when none is. */
+export async function rebasingBranch(worktree: string): Promise<string | undefined> {
+  for (const name of ['rebase-merge/head-name', 'rebase-apply/head-name']) {
+    const { stdout } = await git(['rev-parse', '--path-format=absolute', '--git-path', name], { cwd: worktree });
+    const headName = await readFile(stdout.trim(), 'utf8').catch(() => undefined);
+    if (headName !== undefined) return headName.trim().replace(/^refs\/heads\//, '');
+  }
+  return undefined;
 }
 
 export async function abortRebase(worktree: string): Promise<void> {

@@ -1,6 +1,7 @@
-import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parsePorcelainStatus, type Dirtiness } from '../domain/dirtiness.js';
 import { git } from './git.js';
 
@@ -63,8 +64,20 @@ export async function removeWorktree(repoPath: string, path: string, force: bool
   await git(args, { cwd: repoPath });
 }
 
-export async function pruneWorktrees(repoPath: string): Promise<void> {
-  await git(['worktree', 'prune'], { cwd: repoPath });
+/**
+ * Forgets git's record of one worktree whose directory is gone: `git worktree prune` for a
+ * single path. A bare prune would also drop the user's own worktrees that are merely
+ * unreachable right now (an unmounted disk), losing their index and any detached commits.
+ */
+export async function pruneWorktreeEntry(repoPath: string, worktreePath: string): Promise<void> {
+  if (existsSync(worktreePath)) return;
+  const common = (await git(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: repoPath })).stdout.trim();
+  const admin = join(common, 'worktrees');
+  const entries = await readdir(admin).catch(() => [] as string[]);
+  for (const name of entries) {
+    const gitdir = await readFile(join(admin, name, 'gitdir'), 'utf8').catch(() => '');
+    if (resolve(gitdir.trim()) === join(worktreePath, '.git')) await rm(join(admin, name), { recursive: true, force: true });
+  }
 }
 
 export async function repairWorktree(repoPath: string, path: string): Promise<void> {
@@ -145,35 +158,63 @@ async function withTempIndex<T>(work: (indexFile: string) => Promise<T>): Promis
 /**
  * Records the whole state of a worktree in a commit without touching its index or files,
  * like `git stash` but including untracked (non-ignored) files: the commit's tree is the
- * working tree, its first parent HEAD, its second parent a commit of the index. Points `ref`
- * at it and returns the commit.
+ * working tree, its first parent HEAD, its second parent a commit of the index, and a third
+ * parent the `previous` preservation when there is one, so that an earlier preserved state
+ * stays reachable from the ref instead of being overwritten. Points `ref` at it and returns
+ * the commit.
+ *
+ * The working-tree snapshot starts from HEAD's tree, not from a copy of the index: flags in
+ * the index (assume-unchanged, unmerged entries) must not hide what is on disk.
  */
-export async function preserveWorktree(worktreePath: string, ref: string, message: string): Promise<string> {
+export async function preserveWorktree(worktreePath: string, ref: string, message: string, previous?: string): Promise<string> {
   const env = (indexFile: string) => ({ ...GROVE_IDENTITY, GIT_INDEX_FILE: indexFile });
   const head = (await resolveCommit(worktreePath, 'HEAD'))!;
   const realIndex = (
     await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: worktreePath })
   ).stdout.trim();
   return withTempIndex(async (indexFile) => {
+    // The index as it is; an index git cannot write a tree of (mid-merge) is recorded as HEAD.
     await copyFile(realIndex, indexFile);
-    const indexTree = (await git(['write-tree'], { cwd: worktreePath, env: env(indexFile) })).stdout.trim();
+    const written = await git(['write-tree'], { cwd: worktreePath, env: env(indexFile), allowFailure: true });
+    const indexTree = written.code === 0 ? written.stdout.trim() : `${head}^{tree}`;
     const indexCommit = (
-      await git(['commit-tree', indexTree, '-p', head, '-m', `grove: index of ${message}`], {
-        cwd: worktreePath,
-        env: env(indexFile),
-      })
+      await git(['commit-tree', indexTree, '-p', head, '-m', `grove: index of ${message}`], { cwd: worktreePath, env: env(indexFile) })
     ).stdout.trim();
+    await git(['read-tree', head], { cwd: worktreePath, env: env(indexFile) });
     await git(['add', '--all', '--', '.'], { cwd: worktreePath, env: env(indexFile) });
     const workTree = (await git(['write-tree'], { cwd: worktreePath, env: env(indexFile) })).stdout.trim();
+    const earlier = previous ? await resolveCommit(worktreePath, previous) : undefined;
+    const parents = ['-p', head, '-p', indexCommit, ...(earlier ? ['-p', earlier] : [])];
     const commit = (
-      await git(['commit-tree', workTree, '-p', head, '-p', indexCommit, '-m', `grove: ${message}`], {
-        cwd: worktreePath,
-        env: env(indexFile),
-      })
+      await git(['commit-tree', workTree, ...parents, '-m', `grove: ${message}`], { cwd: worktreePath, env: env(indexFile) })
     ).stdout.trim();
-    await git(['update-ref', '-m', `grove: ${message}`, '--', ref, commit], { cwd: worktreePath });
+    // The expected old value makes a concurrent preservation fail instead of overwriting.
+    const current = (await resolveCommit(worktreePath, ref)) ?? '';
+    await git(['update-ref', '-m', `grove: ${message}`, '--', ref, commit, current], { cwd: worktreePath });
     return commit;
   });
+}
+
+/**
+ * Paths inside a worktree that hold git repositories of their own (submodules, or repos
+ * created inside it): their history lives in their own .git, which no preserved commit can
+ * hold, so a worktree that has any must never be force-removed.
+ */
+export async function nestedRepositories(worktreePath: string, untracked: readonly string[]): Promise<string[]> {
+  const { stdout } = await git(['ls-files', '--stage', '-z'], { cwd: worktreePath, env: { GIT_CEILING_DIRECTORIES: dirname(worktreePath) } });
+  const submodules = stdout
+    .split('\0')
+    .filter((entry) => entry.startsWith('160000 '))
+    .map((entry) => entry.slice(entry.indexOf('\t') + 1));
+  // With --untracked-files=all git lists plain untracked directories file by file; an entry
+  // that stays a directory ("dir/") is a repository git will not look into.
+  return [...submodules, ...untracked.filter((path) => path.endsWith('/'))];
+}
+
+/** Commits reachable from a detached HEAD and from no branch, tag or remote ref. */
+export async function unreferencedCommits(worktreePath: string): Promise<number> {
+  const { stdout } = await git(['rev-list', '--count', 'HEAD', '--not', '--branches', '--tags', '--remotes'], { cwd: worktreePath });
+  return Number(stdout.trim()) || 0;
 }
 
 /**
@@ -188,12 +229,19 @@ export async function applyPreservedState(worktreePath: string, commit: string):
   ).stdout
     .split('\0')
     .filter(Boolean);
+  // Deletions first, while the tree is still HEAD's, and only inside the worktree: a path
+  // whose parent resolves elsewhere (through a symlink) is never touched.
+  const root = await realpath(worktreePath);
+  for (const path of deleted) {
+    const target = join(worktreePath, path);
+    const parent = await realpath(dirname(target)).catch(() => undefined);
+    if (parent && (parent === root || parent.startsWith(root + sep))) await rm(target, { force: true });
+  }
   await withTempIndex(async (indexFile) => {
     const env = { GIT_INDEX_FILE: indexFile };
     await git(['read-tree', commit], { cwd: worktreePath, env });
     await git(['checkout-index', '--all', '--force'], { cwd: worktreePath, env });
   });
-  for (const path of deleted) await rm(join(worktreePath, path), { force: true });
   await git(['read-tree', indexCommit], { cwd: worktreePath });
   await git(['update-index', '-q', '--refresh'], { cwd: worktreePath, allowFailure: true });
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service.js';
 import { JobKind, type Job } from '../../../gen/grove/agent/v1/resources.js';
 import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
@@ -11,8 +11,10 @@ import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../domain/branch-name.js';
 import { afterRestart, isJobFinished, JOB_KINDS, pickNextJob, stackOrder } from '../domain/job-kinds.js';
 import { GitError } from '../git/git.js';
-import { abortRebase, createTrackingBranch, fetchPrune, rebaseInProgress, rebaseOnto, remotes, upstreamOf } from '../git/branches.js';
-import { addWorktree, branchCommit, listWorktrees, pruneWorktrees, removeWorktree, resolveCommit, worktreeStatus } from '../git/worktrees.js';
+import { abortRebase, createTrackingBranch, fetchPrune, rebaseInProgress, rebaseOnto, rebasingBranch, remotes, upstreamOf } from '../git/branches.js';
+import { probeCheckout } from '../git/checkout-state.js';
+import { processesInside } from '../procs/proc-scan.js';
+import { addWorktree, branchCommit, listWorktrees, pruneWorktreeEntry, removeWorktree, resolveCommit, worktreeStatus } from '../git/worktrees.js';
 import { isDirty } from '../domain/dirtiness.js';
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -351,12 +353,19 @@ export class JobService {
     let cwd: string;
     let scratch: string | undefined;
     if (holder) {
-      if (!holder.path.startsWith(this.worktreeRoot)) {
+      if (!holder.path.startsWith(this.worktreeRoot + sep)) {
         throw new JobFailure(`branch "${branch}" is checked out in your checkout at ${holder.path}; rebase it there`);
       }
       if (isDirty(await worktreeStatus(holder.path))) {
         throw new JobFailure(`the worktree of "${branch}" at ${holder.path} has uncommitted changes; commit or clean them first`);
       }
+      // A task (or a person) working there would have its edits dropped by a rebase abort.
+      const inside = await processesInside(holder.path);
+      if (inside.length > 0) {
+        throw new JobFailure(`pid ${inside.map((p) => p.pid).join(', ')} works in ${holder.path}; rebase once it is done`);
+      }
+      const busy = (await probeCheckout(holder.path, branch)).conditions.find((c) => ['rebasing', 'merging', 'cherry_picking', 'reverting', 'bisecting'].includes(c));
+      if (busy) throw new JobFailure(`the worktree of "${branch}" at ${holder.path} is in the middle of an operation (${busy}); finish it first`);
       cwd = holder.path;
     } else {
       scratch = join(this.scratch, run.job.id);
@@ -375,7 +384,7 @@ export class JobService {
       if (run.signal.aborted && (await rebaseInProgress(cwd).catch(() => false))) await abortRebase(cwd);
       if (scratch) {
         await removeWorktree(repo.path, scratch, true).catch(() => undefined);
-        await pruneWorktrees(repo.path).catch(() => undefined);
+        await pruneWorktreeEntry(repo.path, scratch).catch(() => undefined);
       }
     }
   }
@@ -448,17 +457,21 @@ export class JobService {
   private async makeConsistent(job: JobRow): Promise<void> {
     const repo = job.repoId ? await this.repos.find(job.repoId).catch(() => undefined) : undefined;
     if (!repo) return;
+    // Only rebases of the branches this job was rebasing: anyone else's stay as they are.
+    const parents = new Map((await this.store.read().find(BranchSchema, { repoId: repo.id })).map((r) => [r.name, r.parent]));
+    const branches = new Set(job.kind === 'restack_branch' ? stackOrder(job.branch, parents) : [job.branch]);
     for (const entry of await listWorktrees(repo.path)) {
       if (entry.prunable || !existsSync(entry.path)) continue;
-      const ours = entry.path.startsWith(this.worktreeRoot) || entry.path.startsWith(this.scratch);
-      if (ours && (await rebaseInProgress(entry.path))) {
+      const ours = entry.path.startsWith(this.worktreeRoot + sep) || entry.path.startsWith(this.scratch + sep);
+      const rebasing = ours ? await rebasingBranch(entry.path) : undefined;
+      if (rebasing && branches.has(rebasing)) {
         await abortRebase(entry.path);
         this.log.warn({ job: job.id, worktree: entry.path }, 'aborted a rebase left by an interrupted job');
       }
     }
     const scratch = join(this.scratch, job.id);
     if (existsSync(scratch)) await removeWorktree(repo.path, scratch, true).catch(() => rm(scratch, { recursive: true, force: true }));
-    await pruneWorktrees(repo.path);
+    await pruneWorktreeEntry(repo.path, scratch);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type {
   CreateSessionRequest,
@@ -33,11 +33,13 @@ import {
   deleteRef,
   listRefs,
   listWorktrees,
+  nestedRepositories,
   preserveWorktree,
-  pruneWorktrees,
+  pruneWorktreeEntry,
   removeWorktree,
   repairWorktree,
   resolveCommit,
+  unreferencedCommits,
   worktreeStatus,
 } from '../git/worktrees.js';
 import { processesInside } from '../procs/proc-scan.js';
@@ -103,6 +105,11 @@ export class SessionService {
     this.root = options.worktreeRoot;
     this.log = options.log;
     this.isWorking = options.isWorking ?? (async () => false);
+  }
+
+  /** Runs `work` while no kill, cleanup or restore of the session can run (task launch). */
+  withSessionLock<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(`session:${sessionId}`, work);
   }
 
   /** Jobs and sessions need each other; the job service registers itself here. */
@@ -405,7 +412,7 @@ export class SessionService {
         crashPoint('kill.before_remove');
         try {
           if (existsSync(row.path)) await removeWorktree(repo.path, row.path, false);
-          else await pruneWorktrees(repo.path);
+          else await pruneWorktreeEntry(repo.path, row.path);
         } catch (err) {
           // Something changed between the check and the removal: report it as a refusal.
           refusals.push({
@@ -451,6 +458,19 @@ export class SessionService {
       }
       for (const { reason, message } of dirt ? dirtinessReasons(dirt) : []) {
         refusals.push({ repoId: row.repoId, repoName: row.repoName, reason, message });
+      }
+      const nested = dirt ? await nestedRepositories(row.path, dirt.untracked) : [];
+      if (nested.length > 0) {
+        refusals.push({ repoId: row.repoId, repoName: row.repoName, reason: 'NESTED_REPOSITORY', message: `git repositories inside: ${nested.slice(0, 5).join(', ')}` });
+      }
+      const unreferenced = dirt && (await checkedOutBranch(row.path)) === '' ? await unreferencedCommits(row.path) : 0;
+      if (unreferenced > 0) {
+        refusals.push({
+          repoId: row.repoId,
+          repoName: row.repoName,
+          reason: 'UNREFERENCED_COMMITS',
+          message: `HEAD is detached with ${unreferenced} commit(s) on no branch; put them on a branch first`,
+        });
       }
     }
     return refusals;
@@ -500,27 +520,37 @@ export class SessionService {
     }
   }
 
+  private async leaveInPlace(row: WorktreeRow, why: string): Promise<void> {
+    await this.update(row, { lastError: `not removed: ${why}` });
+    this.log.warn({ session: row.sessionId, repo: row.repoName, why }, 'worktree left in place');
+  }
+
   private async preserveAndRemove(row: WorktreeRow, repo: RepoRow): Promise<void> {
-    // Never overwrite a recorded preservation: after a failed force-remove the directory may
-    // be half deleted, and the first preserved commit is the one that holds the work.
-    if (!row.preservedRef && existsSync(row.path)) {
+    // Once a removal has begun (RETRY_REMOVE) the directory may be half deleted: a recorded
+    // preservation is the one that holds the work and is never replaced.
+    if (existsSync(row.path) && !(row.state === 'RETRY_REMOVE' && row.preservedRef)) {
       const dirt = await this.readState(row);
       // A worktree nobody can read may hold work: it stays, unless its removal had already
       // begun (RETRY_REMOVE), which happens only after it was found clean or preserved.
       if (!dirt && row.state === 'ACTIVE') {
-        await this.update(row, {
-          lastError: `not removed: git cannot read the worktree at ${row.path} (its .git link may be broken), so its work could not be preserved`,
-        });
-        this.log.warn({ session: row.sessionId, repo: row.repoName }, 'unreadable worktree left in place');
+        await this.leaveInPlace(row, `git cannot read the worktree at ${row.path} (its .git link may be broken), so its work could not be preserved`);
         return;
       }
-      if (dirt && isDirty(dirt)) {
+      if (dirt) {
+        const nested = await nestedRepositories(row.path, dirt.untracked);
+        if (nested.length > 0) {
+          await this.leaveInPlace(row, `it holds git repositories of its own (${nested.slice(0, 5).join(', ')}), whose history a preserved ref cannot hold; commit, push or move them first`);
+          return;
+        }
+      }
+      const detachedWork = dirt && (await checkedOutBranch(row.path)) === '' && (await unreferencedCommits(row.path)) > 0;
+      if ((dirt && isDirty(dirt)) || detachedWork) {
         const ref = preservedRefFor(row.sessionId, row.repoName);
-        const commit = await preserveWorktree(row.path, ref, `preserved ${row.sessionId}/${row.repoName}`);
+        const commit = await preserveWorktree(row.path, ref, `preserved ${row.sessionId}/${row.repoName}`, row.preservedCommit || undefined);
         crashPoint('preserve.after_ref');
         await this.update(row, { preservedRef: ref, preservedCommit: commit });
         crashPoint('preserve.after_row');
-        this.log.info({ session: row.sessionId, repo: row.repoName, ref, commit }, 'dirty worktree preserved');
+        this.log.info({ session: row.sessionId, repo: row.repoName, ref, commit }, 'worktree preserved');
       }
     }
     try {
@@ -553,7 +583,7 @@ export class SessionService {
     const registered = (await listWorktrees(repo.path)).some((w) => w.path === path);
     if (registered && existsSync(path)) await removeWorktree(repo.path, path, true);
     else if (existsSync(path)) await rm(path, { recursive: true });
-    await pruneWorktrees(repo.path);
+    await pruneWorktreeEntry(repo.path, path);
   }
 
   /** Retries due RETRY_REMOVE rows; called by a timer and at start-up (`all`). */
@@ -614,7 +644,7 @@ export class SessionService {
       if (!(await branchCommit(repo.path, row.branch))) {
         throw failedPrecondition('BRANCH_MISSING', `branch "${row.branch}" no longer exists in repo "${repo.name}"`);
       }
-      await pruneWorktrees(repo.path);
+      await pruneWorktreeEntry(repo.path, row.path);
       const holder = (await listWorktrees(repo.path)).find((w) => w.branch === row.branch);
       if (holder) {
         throw failedPrecondition('BRANCH_CHECKED_OUT', `branch "${row.branch}" is checked out at ${holder.path}`);
@@ -749,18 +779,19 @@ export class SessionService {
     const stale: Orphan[] = [];
     for (const repo of repos) {
       for (const entry of await listWorktrees(repo.path)) {
-        if (entry.prunable) stale.push({ kind: Orphan_Kind.KIND_STALE_WORKTREE, path: entry.path, repoId: repo.id });
+        // Only Grove's own: the user's other worktrees are none of its business.
+        if (entry.prunable && entry.path.startsWith(this.root + sep)) {
+          stale.push({ kind: Orphan_Kind.KIND_STALE_WORKTREE, path: entry.path, repoId: repo.id });
+        }
       }
     }
     return stale;
   }
 
-  /** Prunes only git's stale worktree entries; directories are never deleted here. */
+  /** Prunes only Grove's stale worktree entries; directories are never deleted here. */
   async pruneOrphans(): Promise<Orphan[]> {
     const stale = await this.staleWorktrees();
-    for (const repoId of new Set(stale.map((o) => o.repoId))) {
-      await pruneWorktrees((await this.repos.find(repoId)).path);
-    }
+    for (const orphan of stale) await pruneWorktreeEntry((await this.repos.find(orphan.repoId)).path, orphan.path);
     if (stale.length) this.log.info({ pruned: stale.map((o) => o.path) }, 'stale worktree entries pruned');
     return stale;
   }
@@ -806,7 +837,7 @@ export class SessionService {
       if (existsSync(row.path)) continue;
       const repo = await this.repoOf(row);
       if (!repo) continue;
-      await pruneWorktrees(repo.path).catch(() => undefined);
+      await pruneWorktreeEntry(repo.path, row.path).catch(() => undefined);
       const preserved = row.preservedRef && (await resolveCommit(repo.path, row.preservedRef)) === row.preservedCommit;
       await this.transition(row, preserved ? 'cleanup_preserved' : 'kill', {
         lastError: 'worktree directory was missing at start-up',

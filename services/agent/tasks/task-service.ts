@@ -15,7 +15,7 @@ import { finalTaskState, isFinished, type RunOutcome } from '../domain/task-life
 import type { LockService } from '../procs/lock-service.js';
 import { identityOf, probeProcess } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { LockSchema, TaskSchema, type TaskRow } from '../store/entities.js';
+import { LockSchema, TaskSchema, WorktreeSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
 
@@ -182,15 +182,19 @@ export class TaskService {
         const em = this.store.read();
         if ((await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return;
         const next = await em.findOne(TaskSchema, { sessionId, state: 'QUEUED' }, { orderBy: { seq: 'asc' } });
-        if (next) await this.launch(next);
+        // Under the session's lock: kill and cleanup cannot remove the worktree mid-launch.
+        if (next) await this.sessions.withSessionLock(sessionId, () => this.launch(next));
       })
       .catch((err: unknown) => this.log.error({ err, session: sessionId }, 'scheduling failed'));
   }
 
   private async launch(task: TaskRow): Promise<void> {
+    const row = await this.store.read().findOne(WorktreeSchema, { sessionId: task.sessionId, repoId: task.repoId });
     const holder = await this.locks.liveHolder(task.cwd);
-    if (holder || !existsSync(task.cwd)) {
-      const why = holder ? `${task.cwd} is locked by pid ${holder.pid} (${holder.owner})` : `worktree ${task.cwd} is gone`;
+    if (holder || !existsSync(task.cwd) || row?.state !== 'ACTIVE') {
+      const why = holder
+        ? `${task.cwd} is locked by pid ${holder.pid} (${holder.owner})`
+        : `the worktree ${task.cwd} is no longer active (the session was killed or cleaned up)`;
       await this.finish(task, { kind: 'never_started', why }, false);
       return;
     }
