@@ -8,6 +8,8 @@ import type { GroveClientOptions } from './client-options.js';
 const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 3_000,
+  // Snapshots and big list pages can exceed the 4 MiB default.
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
 };
 
 /** Opens the channel described by the options: plaintext, or TLS verified by `tls.caFile`. */

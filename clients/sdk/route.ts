@@ -67,6 +67,10 @@ export async function routeAgentCall<M extends UnaryAgentMethod>(
   const encoded = definition.requestType.encode(definition.requestType.fromPartial(request)).finish();
   // The generated RouteRequest (env=node) wants a Buffer; this one shares the bytes.
   const body = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  // With a deadline, the agent gets the time the caller will wait, so the command does not
+  // outlive the call; without one the coordinator's own default applies.
+  const { deadline } = options;
+  const timeoutMs = deadline === undefined ? 0 : Math.max(1, Math.round(deadline instanceof Date ? deadline.getTime() - Date.now() : deadline));
   const routed = await coordinator.route(
     {
       agent: target.agent ?? '',
@@ -74,6 +78,7 @@ export async function routeAgentCall<M extends UnaryAgentMethod>(
       hasRepo: target.hasRepo ?? '',
       method: definition.name,
       request: body,
+      timeoutMs,
     },
     options,
   );

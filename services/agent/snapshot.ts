@@ -16,10 +16,15 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
     const repos = await em.find(RepoSchema, {}, { orderBy: { id: 'asc' } });
     const sessions = await em.find(SessionSchema, {}, { orderBy: { id: 'asc' } });
     const worktrees = await em.find(WorktreeSchema, {}, { orderBy: { repoName: 'asc' } });
-    const tasks = await em.find(TaskSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
-    const running = new Set(tasks.filter((t) => t.state === 'RUNNING').map((t) => t.sessionId));
+    // Recent history plus everything unfinished, however old: live work is never cut off.
+    const recent = await em.find(TaskSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
+    const live = await em.find(TaskSchema, { state: { $in: ['QUEUED', 'RUNNING'] } });
+    const tasks = [...new Map([...recent, ...live].map((t) => [t.id, t])).values()].sort((a, b) => b.id.localeCompare(a.id));
+    const running = new Set(live.filter((t) => t.state === 'RUNNING').map((t) => t.sessionId));
     const locks = await em.find(LockSchema, {}, { orderBy: { directory: 'asc' } });
-    const jobs = await em.find(JobSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
+    const recentJobs = await em.find(JobSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
+    const liveJobs = await em.find(JobSchema, { state: { $in: ['QUEUED', 'RUNNING'] } });
+    const jobs = [...new Map([...recentJobs, ...liveJobs].map((j) => [j.id, j])).values()].sort((a, b) => b.id.localeCompare(a.id));
     return {
       repos: repos.map(toRepoProto),
       sessions: sessions.map((s) =>

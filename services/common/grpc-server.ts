@@ -14,6 +14,22 @@ export interface TlsFiles {
   keyFile: string;
 }
 
+/**
+ * Snapshots and list pages can exceed gRPC's 4 MiB default (prompts and argv add up); a
+ * message that can never be received would make an agent unable to ever join.
+ */
+export const LARGE_MESSAGES = {
+  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  'grpc.max_send_message_length': 256 * 1024 * 1024,
+};
+
+// Agents keep their link alive with pings; the server must accept them.
+const SERVER_OPTIONS = {
+  ...LARGE_MESSAGES,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+};
+
 /** Where services register their implementations (errors mapped by `withErrorMapping`). */
 export interface ServiceRegistry {
   add: Server['add'];
@@ -57,7 +73,9 @@ function loadDescriptorSet(): Uint8Array {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   // Without a token there is nothing to check: no auth layer on every call's path.
-  const server = options.token ? createServer().use(authMiddleware(options.token, options.log)) : createServer();
+  const server = options.token
+    ? createServer(SERVER_OPTIONS).use(authMiddleware(options.token, options.log))
+    : createServer(SERVER_OPTIONS);
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(

@@ -18,7 +18,7 @@ import { addWorktree, branchCommit, listWorktrees, pruneWorktreeEntry, removeWor
 import { isDirty } from '../domain/dirtiness.js';
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { BranchSchema, JobSchema, type JobRow, type RepoRow } from '../store/entities.js';
+import { BranchSchema, JobSchema, SessionSchema, WorktreeSchema, type JobRow, type RepoRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
 
@@ -450,8 +450,27 @@ export class JobService {
       await this.update(job.id, { state: 'FAILED', error: next.error, endedAt: new Date(), progressMessage: 'failed' }, 'job.ended');
       jobsFailed++;
     }
+    await this.resumePendingSessions();
     this.pump();
     return { jobsRetried, jobsFailed };
+  }
+
+  /**
+   * A PENDING_BRANCH session must not wait forever because the agent stopped between its
+   * steps: one whose register jobs all ended is settled now, one that never got its jobs
+   * (a crash right after it was recorded) gets them.
+   */
+  private async resumePendingSessions(): Promise<void> {
+    for (const session of await this.store.read().find(SessionSchema, { state: 'PENDING_BRANCH' })) {
+      const jobs = await this.store.read().find(JobSchema, { sessionId: session.id, kind: 'register_branch' });
+      if (jobs.length === 0) {
+        for (const row of await this.store.read().find(WorktreeSchema, { sessionId: session.id })) {
+          await this.submitForSession(session.id, row.repoId, session.branch);
+        }
+      } else if (jobs.every((j) => isJobFinished(j.state))) {
+        await this.notifySession(jobs[0]!);
+      }
+    }
   }
 
   private async makeConsistent(job: JobRow): Promise<void> {

@@ -43,10 +43,13 @@ export function startLink(options: LinkOptions): RunningLink {
   // shares every lock, queue and mutex with the gRPC server's.
   const dispatch = createCommandDispatcher(createAgentServiceImpl(options.context), log);
 
+  const STABLE_LINK_MS = 10_000;
+
   async function run(): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       let error: unknown;
+      let welcomedAt: number | undefined;
       try {
         await runLinkConnection(
           {
@@ -57,7 +60,7 @@ export function startLink(options: LinkOptions): RunningLink {
             dispatch,
             heartbeatMs: options.heartbeatMs,
             log,
-            onWelcome: () => void (failures = 0),
+            onWelcome: () => void (welcomedAt = Date.now()),
           },
           signal,
         );
@@ -65,6 +68,9 @@ export function startLink(options: LinkOptions): RunningLink {
         error = err;
       }
       if (signal.aborted) break;
+      // Only a link that stayed up a while resets the backoff: one that fails right after its
+      // Welcome (a snapshot too large, a coordinator crashing on it) must not redial hot.
+      if (welcomedAt !== undefined && Date.now() - welcomedAt > STABLE_LINK_MS) failures = 0;
       const retryInMs = backoffDelay(failures, LINK_BACKOFF);
       logFailure(log, error, failures, retryInMs);
       failures++;

@@ -1,5 +1,15 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel, createClient, Metadata, Status } from 'nice-grpc';
+import { LARGE_MESSAGES } from '../../common/grpc-server.js';
+
+// Keepalive pings notice a link that went silent (a NAT dropping its mapping) so the agent
+// redials instead of waiting for TCP to give up; snapshots can be large.
+const LINK_CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  ...LARGE_MESSAGES,
+};
 import {
   LinkServiceDefinition,
   type ConnectRequest,
@@ -47,7 +57,7 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
   const attemptSignal = AbortSignal.any([signal, attempt.signal]);
   // A fresh channel per attempt: grpc-js's own reconnect backoff (up to minutes) must not
   // stack on top of ours after a long coordinator outage.
-  const channel = createChannel(options.coordinator, options.credentials);
+  const channel = createChannel(options.coordinator, options.credentials, LINK_CHANNEL_OPTIONS);
   const client = createClient(LinkServiceDefinition, channel);
   const outbox = new AsyncQueue<ConnectRequest>();
   const tasks = new Set<Promise<void>>();

@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { RepoSchema, type RepoRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
+import { branchNameProblem } from '../domain/branch-name.js';
 import { inspectRepo } from './repo-inspector.js';
 import { repoResource, toRepoProto } from './repo-mapper.js';
 
@@ -26,7 +27,8 @@ export class RepoService {
     // All git and filesystem probing happens before the transaction: a bad path writes nothing.
     const inspected = await inspectRepo(path);
     const name = requestedName || basename(inspected.path);
-    if (!NAME_PATTERN.test(name)) {
+    // The name also ends up in refs (refs/grove/preserved/<session>/<name>): ref rules apply too.
+    if (!NAME_PATTERN.test(name) || branchNameProblem(name)) {
       throw invalidArgument(
         'BAD_REPO_NAME',
         `repo name "${name}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,

@@ -497,7 +497,12 @@ export class SessionService {
       }
       for (const row of targets) {
         const repo = await this.repoOf(row);
-        if (repo) await this.preserveAndRemove(row, repo);
+        // One repo that cannot be preserved must not stop the others (nor lose anything: it stays).
+        if (repo) {
+          await this.preserveAndRemove(row, repo).catch((err: unknown) =>
+            this.leaveInPlace(row, gitFailure('PRESERVE_FAILED', 'preserving failed', err).message),
+          );
+        }
       }
       await rmdir(join(this.root, id)).catch(() => undefined);
       await this.abandonPending(id);

@@ -106,6 +106,14 @@ export class SyncService {
       const syncBranch = syncBranchFor(sessionId);
       const tip = await branchCommit(repo.path, session.branch);
       if (!tip) throw failedPrecondition('BRANCH_MISSING', `session branch ${session.branch} is missing in ${repo.name}`);
+      // A sync branch kept by an earlier stop holds commits the session lacks: never reset it.
+      const kept = await branchCommit(repo.path, syncBranch);
+      if (kept && !(await isAncestor(repo.path, kept, tip))) {
+        throw failedPrecondition(
+          'SYNC_BRANCH_HAS_COMMITS',
+          `${syncBranch} holds commits that ${session.branch} does not; merge or rebase them into ${session.branch} (or delete ${syncBranch}) first`,
+        );
+      }
       let stashId = '';
       if (dirty) {
         const other = await this.store.read().findOne(StashSchema, { repoId: repo.id });
@@ -130,8 +138,9 @@ export class SyncService {
           state: 'SYNCING',
           causes: [],
           syncBranch,
-          originalBranch: checkout.branch,
-          originalCommit: checkout.head,
+          // Restarted while still on the sync branch: keep the branch recorded the first time.
+          originalBranch: checkout.branch === syncBranch ? (existing?.originalBranch ?? '') : checkout.branch,
+          originalCommit: checkout.branch === syncBranch ? (existing?.originalCommit ?? checkout.head) : checkout.head,
           stashId,
           updatedAt: new Date(),
         });
@@ -248,9 +257,17 @@ export class SyncService {
       const notes: string[] = [];
       const clean = checkout.conditions.length === 1 && checkout.conditions[0] === 'clean';
       if (clean && checkout.branch === sync.syncBranch) {
-        if (sync.originalBranch && (await branchCommit(repo.path, sync.originalBranch))) await switchBranch(repo.path, sync.originalBranch);
-        else if (sync.originalCommit) await switchDetached(repo.path, sync.originalCommit);
-        await this.dropSyncBranchIfMerged(repo, sync);
+        // Stop must always succeed: a checkout it cannot switch back is left as it is, said so.
+        try {
+          if (sync.originalBranch && sync.originalBranch !== sync.syncBranch && (await branchCommit(repo.path, sync.originalBranch))) {
+            await switchBranch(repo.path, sync.originalBranch);
+          } else if (sync.originalCommit) {
+            await switchDetached(repo.path, sync.originalCommit);
+          }
+          await this.dropSyncBranchIfMerged(repo, sync);
+        } catch (err) {
+          notes.push(`left ${repo.path} on ${sync.syncBranch}: ${(err as Error).message.split('\n')[0]}`);
+        }
       } else {
         notes.push(`left ${repo.path} as it is (${checkout.conditions.join(', ')}${checkout.branch ? ` on ${checkout.branch}` : ''})`);
       }

@@ -48,6 +48,8 @@ function ownedIndex(index: ProjectionIndex, kind: OwnedKind): Pick<ResourceIndex
  * code, message and reason. Every choice is made from memory, so an agent that cannot be
  * reached is reported at once, not after a timeout.
  */
+const MAX_ROUTE_TIMEOUT_MS = 24 * 3_600_000;
+
 export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, context: CallContext) => Promise<RouteResponse> {
   const { registry, hub, projection, policy, log } = deps;
   const index = projection.index;
@@ -79,7 +81,10 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
         `${method.name} streams, and only unary methods can be routed; call the agent directly`,
       );
     }
-    if (request.timeoutMs < 0) throw invalidArgument('BAD_TIMEOUT', 'timeout_ms must not be negative');
+    // Node timers overflow past 2^31-1 ms (and fire at once): a day is plenty for any command.
+    if (request.timeoutMs < 0 || request.timeoutMs > MAX_ROUTE_TIMEOUT_MS) {
+      throw invalidArgument('BAD_TIMEOUT', `timeout_ms must be between 0 and ${MAX_ROUTE_TIMEOUT_MS}`);
+    }
     let decoded: unknown;
     try {
       decoded = method.requestType.decode(request.request);
