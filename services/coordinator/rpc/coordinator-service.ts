@@ -239,8 +239,9 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       const scope = scopeCache();
       const { page, nextPageToken } = pageFromIndex(index.sessions, filter, request, (ref: IndexedRef) => {
         const agent = scope(ref.agentId);
-        const session = projection.of(ref.agentId)?.sessions.get(ref.id);
-        return agent && session && toSessionView(session, agent.record, agent.status);
+        const owner = projection.of(ref.agentId);
+        const session = owner?.sessions.get(ref.id);
+        return agent && session && toSessionView(session, agent.record, agent.status, owner?.synced ?? false);
       });
       return { sessions: page, nextPageToken, revision };
     },
@@ -250,8 +251,9 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       const scope = scopeCache();
       for (const owner of index.sessions.ownersOf(request.id)) {
         const agent = scope(owner);
-        const session = projection.of(owner)?.sessions.get(request.id);
-        if (agent && session) return toSessionView(session, agent.record, agent.status);
+        const state = projection.of(owner);
+        const session = state?.sessions.get(request.id);
+        if (agent && session) return toSessionView(session, agent.record, agent.status, state?.synced ?? false);
       }
       throw notFound('SESSION_NOT_FOUND', `no agent reports a session "${request.id}"`);
     },

@@ -47,6 +47,12 @@ describe('toSessionView', () => {
     expect(view.agentId).toBe('agt_1');
   });
 
+  it('never shows WORKING from a projection that is not synced (relinked, snapshot not applied)', () => {
+    const view = toSessionView(session(SessionActivity.SESSION_ACTIVITY_WORKING), agent, 'connected', false);
+    expect(view.activity).toBe(SessionActivity.SESSION_ACTIVITY_UNKNOWN);
+    expect(view.lastSeenTime).toEqual(lastSeen);
+  });
+
   it('shows events the same way: sessions as listed, tasks and jobs with their owner', () => {
     const event = (payload: Parameters<typeof toEventView>[0]['payload']) => ({ revision: 3, type: 't', resource: 'r', time: undefined, deleted: false, payload });
     const shown = toEventView(event({ $case: 'session', value: session(SessionActivity.SESSION_ACTIVITY_WORKING) }), agent, 'unknown');
