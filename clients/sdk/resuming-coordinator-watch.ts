@@ -1,4 +1,6 @@
-import { Status } from 'nice-grpc-common';
+import { Status, type Metadata } from 'nice-grpc-common';
+
+const LAST_REVISION_TRAILER = 'grove-last-revision';
 import type { CoordinatorServiceClient, WatchResponse } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import { backoffDelay, waitToRetry, type BackoffOptions } from './backoff.js';
 import { GroveClientError } from './grove-client-error.js';
@@ -39,13 +41,18 @@ export async function* resumingCoordinatorWatch(
 ): AsyncGenerator<WatchResponse, void, undefined> {
   const signal = options.signal ?? new AbortController().signal;
   let after = options.fromRevision ?? 0;
-  let snapshotOwed = options.initialSnapshot ?? false;
+  // With no revision to start from there is nothing to resume: start from a snapshot.
+  let snapshotOwed = options.initialSnapshot ?? options.fromRevision === undefined;
   let attempt = 0;
   while (!signal.aborted) {
     let error: GroveClientError | undefined;
+    // A watch narrowed to one agent may be cut off past changes it never saw (other agents'):
+    // the coordinator names the last revision it had reached, the right place to resume.
+    let reached = 0;
+    const onTrailer = (trailer: Metadata) => void (reached = Number(trailer.get(LAST_REVISION_TRAILER) ?? 0) || 0);
     try {
       const request = { fromRevision: snapshotOwed ? 0 : after, initialSnapshot: snapshotOwed, agent: options.agent ?? '' };
-      for await (const response of client.watch(request, { signal })) {
+      for await (const response of client.watch(request, { signal, onTrailer })) {
         attempt = 0;
         if (snapshotOwed) {
           if (response.snapshotDone) {
@@ -63,6 +70,7 @@ export async function* resumingCoordinatorWatch(
       if (signal.aborted) return;
       if (!resumable(err)) throw err;
       error = err;
+      if (!snapshotOwed && reached > after) after = reached;
     }
     if (signal.aborted) return;
     const delayMs = backoffDelay(attempt++, options.backoff);
