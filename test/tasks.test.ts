@@ -298,4 +298,30 @@ describe('tasks, supervision and locks', () => {
       holder.kill('SIGKILL');
     }
   });
+
+  it('a crash between spawning the runner and recording it neither loses nor repeats the run', async () => {
+    for (const [point, expected] of [
+      ['task.after_spawn', TaskState.TASK_STATE_SUCCEEDED],
+      ['task.before_spawn', TaskState.TASK_STATE_INTERRUPTED],
+    ] as const) {
+      const session = await newSession();
+      const wt = session.worktrees[0]!.path;
+      channel.close();
+      await agent.stop();
+      agent = await startAgentProcess({ dataDir, extraArgs: agentArgs, env: { GROVE_ENABLE_CRASH_POINTS: '1', GROVE_CRASH_AT: point } });
+      ({ client, channel } = agentClient(agent.address));
+      const task = await run(session, ['sh', '-c', 'echo ran >> runs.txt; while [ ! -f go ]; do sleep 0.02; done']);
+      expect(await agent.exited).toBeNull(); // died at the crash point
+      channel.close();
+      await startAgent();
+      if (expected === TaskState.TASK_STATE_SUCCEEDED) {
+        expect((await client.getTask({ id: task.id })).state).toBe(TaskState.TASK_STATE_RUNNING); // adopted
+        writeFileSync(join(wt, 'go'), '');
+      }
+      const done = await until(task.id, expected);
+      if (expected === TaskState.TASK_STATE_INTERRUPTED) expect(done.reason).toBe('agent restarted; process gone');
+      const runs = existsSync(join(wt, 'runs.txt')) ? readFileSync(join(wt, 'runs.txt'), 'utf8') : '';
+      expect(runs).toBe(expected === TaskState.TASK_STATE_SUCCEEDED ? 'ran\n' : '');
+    }
+  });
 });

@@ -5,7 +5,8 @@
  * variables are needed so a stray GROVE_CRASH_AT in a user's shell does nothing.
  *
  * Points: create.after_worktree, kill.before_remove, kill.after_remove,
- * preserve.after_ref, preserve.after_row, remove.after_git.
+ * preserve.after_ref, preserve.after_row, remove.after_git, job.rebase_conflict,
+ * sync.after_stash, task.before_spawn, task.after_spawn.
  */
 export function crashPoint(point: string): void {
   if (process.env.GROVE_ENABLE_CRASH_POINTS === '1' && process.env.GROVE_CRASH_AT === point) {

@@ -85,6 +85,8 @@ function finish(code: number | null, signal: string | null): void {
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
 
 process.chdir(spec.cwd);
+// Says which process runs this task, for an agent that crashed before it recorded the pid.
+writeAtomically('runner.json', JSON.stringify({ pid: process.pid }));
 const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
   cwd: spec.cwd,
   env: spec.env,

@@ -11,9 +11,10 @@ import { isWellFormedId, newId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
+import { crashPoint } from '../crash-points.js';
 import { finalTaskState, isFinished, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
-import { identityOf, probeProcess } from '../procs/proc-info.js';
+import { identityOf, probeProcess, type ProcessIdentity } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { LockSchema, TaskSchema, WorktreeSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
@@ -205,6 +206,15 @@ export class TaskService {
     }
     Object.assign(env, task.env, { GROVE_TASK_ID: task.id, GROVE_SESSION_ID: task.sessionId, GROVE_PROMPT: task.prompt });
     writeFileSync(join(task.runDir, 'spec.json'), JSON.stringify({ argv: task.argv, cwd: task.cwd, env, logCapBytes: this.logCapBytes }));
+    // RUNNING (pid 0: starting) is durable before the spawn: after a crash in between, recovery
+    // finds the runner through runner.json instead of starting the task a second time.
+    await this.store.transact(async (tx) => {
+      const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
+      Object.assign(row, { state: 'RUNNING', pid: 0, startedAt: new Date() });
+      await tx.em.flush();
+      this.emitTask(tx, row, 'task.starting');
+    });
+    crashPoint('task.before_spawn');
     const child = spawn(process.execPath, [RUNNER, task.runDir], { cwd: task.cwd, detached: true, stdio: 'ignore' });
     const pid = child.pid;
     const identity = pid ? identityOf(pid) : undefined;
@@ -219,18 +229,36 @@ export class TaskService {
     }
     child.on('exit', () => void this.check(task.id));
     child.unref();
+    crashPoint('task.after_spawn');
+    await this.recordRunner(task, identity);
+    this.log.info({ task: task.id, pid }, 'task running');
+    // It may have ended between spawn and the row saying RUNNING.
+    void this.check(task.id);
+  }
+
+  /** Records the runner's identity and takes the worktree's lock for it. */
+  private async recordRunner(task: TaskRow, identity: ProcessIdentity): Promise<void> {
     await this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
-      Object.assign(row, { state: 'RUNNING', pid, pidStartTicks: identity.pidStartTicks, bootId: identity.bootId, startedAt: new Date() });
+      Object.assign(row, { pid: identity.pid, pidStartTicks: identity.pidStartTicks, bootId: identity.bootId });
       this.locks.acquireIn(tx, task.cwd, identity, `session ${task.sessionId} task ${task.id}`);
       await tx.em.flush();
       this.emitTask(tx, row, 'task.started');
       await this.sessions.emitSessionIn(tx, task.sessionId);
     });
-    this.running.set(task.id, { pid, sessionId: task.sessionId });
-    this.log.info({ task: task.id, pid }, 'task running');
-    // It may have ended between spawn and the row saying RUNNING.
-    void this.check(task.id);
+    this.running.set(task.id, { pid: identity.pid, sessionId: task.sessionId });
+  }
+
+  /** The runner of a task whose pid was never recorded, if it is still the one running it. */
+  private runnerOf(task: TaskRow): ProcessIdentity | undefined {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(task.runDir, 'runner.json'), 'utf8')) as { pid: number };
+      // Same pid, and still a runner of this very run directory: never a reused pid.
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return cmdline.includes(task.runDir) ? identityOf(pid) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   // ---- observing ------------------------------------------------------------------------
@@ -459,10 +487,14 @@ export class TaskService {
     const summary = { tasksReadopted: 0, tasksFinalized: 0, tasksInterrupted: 0, locksReleased: 0 };
     for (const task of await this.store.read().find(TaskSchema, { state: 'RUNNING' })) {
       const outcome = this.readOutcome(task);
-      if (outcome) {
+      const starting = task.pid === 0 && !outcome ? this.runnerOf(task) : undefined;
+      if (starting) {
+        await this.recordRunner(task, starting);
+        summary.tasksReadopted++;
+      } else if (outcome) {
         await this.finish(task, outcome, true);
         summary.tasksFinalized++;
-      } else if (probeProcess(task).alive) {
+      } else if (task.pid !== 0 && probeProcess(task).alive) {
         this.running.set(task.id, { pid: task.pid, sessionId: task.sessionId });
         summary.tasksReadopted++;
       } else {
