@@ -92,10 +92,8 @@ export function createCommandDispatcher(impl: AgentServiceImplementation, log: L
         `${method.name} streams; call the agent directly`,
       );
     }
-    const remainingMs = command.deadline ? command.deadline.getTime() - Date.now() : undefined;
-    if (remainingMs !== undefined && remainingMs <= 0) {
-      return commandFailure(requestId, Status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', `${method.name} arrived past its deadline`);
-    }
+    // Relative to arrival: the coordinator's clock is not this machine's.
+    const remainingMs = command.timeoutMs > 0 ? command.timeoutMs : undefined;
     let request: unknown;
     try {
       request = method.requestType.decode(command.request);

@@ -87,6 +87,7 @@ export class LinkSession {
             request: Buffer.from(request),
             // Absolute, so the agent can stop work nobody waits for any more.
             deadline: new Date(Date.now() + deadlineMs),
+            timeoutMs: deadlineMs,
           },
         },
       });
