@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannel, createClient, Metadata, Status } from 'nice-grpc';
 import { LARGE_MESSAGES } from '../../common/grpc-server.js';
 
 // Keepalive pings notice a link that went silent (a NAT dropping its mapping) so the agent
 // redials instead of waiting for TCP to give up; snapshots can be large.
+/** This process, as opposed to another one started from a copy of the same data dir. */
+const INSTANCE_ID = randomUUID();
+
 const LINK_CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
@@ -89,6 +93,7 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
           version: ctx.identity.version,
           revision: newest,
           oldestRevision: oldest,
+          instanceId: INSTANCE_ID,
         },
       },
     });

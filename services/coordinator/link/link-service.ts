@@ -1,7 +1,7 @@
 import { isAbortError } from 'abort-controller-x';
 import type { CallContext } from 'nice-grpc-common';
 import type { ConnectRequest, Hello, LinkServiceImplementation } from '../../../gen/grove/link/v1/link.js';
-import { deadlineExceeded, failedPrecondition, invalidArgument, unavailable } from '../../common/errors.js';
+import { alreadyExists, deadlineExceeded, failedPrecondition, invalidArgument, unavailable } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { Projection } from '../projection/projection.js';
@@ -40,9 +40,26 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
       const incoming = requests[Symbol.asyncIterator]();
       const hello = await readHello(incoming);
       const agentId = hello.agentId;
+      // Two live processes with one agent id (a copied data dir) would replace each other's
+      // link and mix their state: the second is refused while the first is linked and heard.
+      const current = hub.get(agentId);
+      const record = registry.get(agentId);
+      if (
+        current &&
+        !current.closed &&
+        current.instanceId !== hello.instanceId &&
+        record &&
+        Date.now() - record.lastSeen.getTime() <= deps.graceMs
+      ) {
+        log.error({ agent: agentId, name: hello.name, peer: context.peer }, 'refused a second agent process with the same id');
+        throw alreadyExists(
+          'AGENT_ID_IN_USE',
+          `agent id ${agentId} is already linked from another process ("${record.name}"); give each agent its own --data-dir`,
+        );
+      }
       const openedAt = new Date();
       await registry.connected(hello, openedAt);
-      const session = new LinkSession(agentId, openedAt);
+      const session = new LinkSession(agentId, openedAt, hello.instanceId);
       hub.attach(session)?.close('replaced by a newer link from the same agent');
       deps.onAgentChanged(agentId);
       const plan = planResume(projection.state(agentId), hello);

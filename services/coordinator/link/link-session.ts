@@ -21,6 +21,8 @@ export class LinkSession {
   constructor(
     readonly agentId: string,
     readonly openedAt: Date,
+    /** The agent process on the other end (Hello.instance_id). */
+    readonly instanceId = '',
   ) {}
 
   get closed(): boolean {
