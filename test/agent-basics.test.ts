@@ -1,25 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createChannel, createClient, ClientError, Status, type Channel } from 'nice-grpc';
+import { createClient, Status, type Channel } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { ServerReflectionService } from 'nice-grpc-server-reflection';
 import { ServerReflectionRequest } from 'nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentServiceDefinition, type AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
+import type { AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
 import type { Event } from '../gen/grove/agent/v1/resources.js';
 import { makeRepo } from './helpers/git-repo.js';
+import { agentClient, expectStatus } from './helpers/grpc.js';
 import { startAgentProcess, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
-
-async function expectStatus(promise: Promise<unknown>, code: Status, detail?: RegExp) {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ClientError);
-  expect(Status[(err as ClientError).code]).toBe(Status[code]);
-  if (detail) expect((err as ClientError).details).toMatch(detail);
-}
 
 async function collect(client: AgentServiceClient, after: number, count: number): Promise<Event[]> {
   const controller = new AbortController();
@@ -43,8 +34,7 @@ describe('agent basics', () => {
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--event-retention', '4'] });
-    channel = createChannel(agent.address);
-    client = createClient(AgentServiceDefinition, channel);
+    ({ client, channel } = agentClient(agent.address));
   });
   afterAll(async () => {
     channel?.close();
@@ -73,6 +63,17 @@ describe('agent basics', () => {
     }
     expect(names).toContain('grove.agent.v1.AgentService');
     expect(names).toContain('grpc.health.v1.Health');
+  });
+
+  it('adds a repo by realpath and detects its default branch', async () => {
+    const repoPath = makeRepo(join(tmp.path, 'alpha'), undefined, 'trunk');
+    mkdirSync(join(tmp.path, 'links'));
+    symlinkSync(repoPath, join(tmp.path, 'links', 'alpha-link'));
+    const tricky = join(tmp.path, 'links', '..', 'links', 'alpha-link');
+    const { repo } = await client.addRepo({ path: tricky, name: '' });
+    expect(repo?.path).toBe(repoPath);
+    expect(repo?.name).toBe('alpha');
+    expect(repo?.defaultBranch).toBe('trunk');
   });
 
   it('refuses bad repos with a clear status and writes nothing', async () => {

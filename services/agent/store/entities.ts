@@ -1,17 +1,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { MetaSchema } from '../../common/meta.entity.js';
+
+export { MetaSchema };
 
 // Entities map tables that the committed migrations create; the schema is never synced from
 // these definitions at run time. Foreign keys are plain columns checked by SQLite itself.
-
-export const MetaSchema = defineEntity({
-  name: 'Meta',
-  tableName: 'meta',
-  properties: {
-    key: p.string().primary(),
-    value: p.string(),
-  },
-});
-export type Meta = InferEntity<typeof MetaSchema>;
 
 export const RepoSchema = defineEntity({
   name: 'RepoRow',
