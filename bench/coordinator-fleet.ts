@@ -62,6 +62,8 @@ export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: 
         preservedRef: '',
         lastError: '',
         drift: '',
+        removedIgnored: [],
+        removedIgnoredTotal: 0,
       },
     ],
     labels: { team: `t${(agentIndex * 100 + index) % teams}` },
@@ -84,7 +86,7 @@ export async function startFleet(address: string, options: FleetOptions): Promis
   async function link(agentIndex: number): Promise<SimulatedAgent> {
     const id = newId('agt');
     const name = `sim-${String(agentIndex).padStart(3, '0')}`;
-    const repo: Repo = { id: newId('rep'), name: 'app', path: `/src/app-${agentIndex}`, defaultBranch: 'main', createTime: new Date() };
+    const repo: Repo = { id: newId('rep'), name: 'app', path: `/src/app-${agentIndex}`, defaultBranch: 'main', createTime: new Date(), keepIgnored: [] };
     const sessions = Array.from({ length: options.sessionsPerAgent }, (_, i) => sessionOf(agentIndex, i, repo, options.teams));
     const channel = createChannel(address);
     channels.push(channel);

@@ -12,7 +12,7 @@ function clone(ws: BenchWorkspace, name: string, gate?: string): string {
   const origin = generateRepo(join(ws.dir, `${name}-origin`), 5);
   const path = join(ws.dir, name);
   gitSync(ws.dir, 'clone', '--quiet', origin, path);
-  if (gate) gitSync(path, 'config', 'remote.origin.uploadpack', `sh -c 'while [ ! -f ${gate} ]; do sleep 0.05; done; exec git-upload-pack "$1"' --`);
+  if (gate) gitSync(path, 'config', 'remote.origin.uploadpack', `sh -c 'i=0; while [ ! -f ${gate} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; exec git-upload-pack "$1"' --`);
   return path;
 }
 

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { gatedTask } from './helpers/fixtures.js';
 import { join } from 'node:path';
 import { createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ import { tempDir } from './helpers/temp.js';
 // small so a few hundred changes overflow it.
 const TTL_MS = 2000;
 const COORDINATOR_ARGS = ['--heartbeat', '200ms', '--agent-grace', '1s', '--agent-ttl', '2s', '--watch-buffer', '64'];
-const gated = ['sh', '-c', 'while [ ! -f go ]; do sleep 0.02; done; echo ok'];
+const gated = gatedTask('go', 'ok');
 
 interface Codec<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -195,7 +196,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   it('routes commands by name, selector and id, and lists across agents with filters and pages', async () => {
     for (const [name, repos] of [['ash', ['app']], ['birch', ['app', 'lib']], ['cedar', ['lib']]] as const) {
       for (const repo of repos) {
-        const added = await route('AddRepo', AddRepoRequest, { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo }, AddRepoResponse, { agent: name });
+        const added = await route('AddRepo', AddRepoRequest, { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo, keepIgnored: [] }, AddRepoResponse, { agent: name });
         expect(added.agentId).toBe(agentId(name));
       }
     }

@@ -102,7 +102,7 @@ describe('Route: contract details', () => {
   });
 
   it('routes jobs and tasks by their ids, and names the agent in a trailer', async () => {
-    const { body: repo } = await routeAs('AddRepo', encode(AddRepoRequest, { path: makeRepo(join(tmp.path, 'repo')), name: 'repo' }), AddRepoResponse, { labelSelector: 'role=build' });
+    const { body: repo } = await routeAs('AddRepo', encode(AddRepoRequest, { path: makeRepo(join(tmp.path, 'repo')), name: 'repo', keepIgnored: [] }), AddRepoResponse, { labelSelector: 'role=build' });
     await waitFor(() => coordinator!.projection.index.repos.ownersOf(repo.repo!.id).length > 0 || undefined, 'the repo projected');
     // SubmitJob by the repo id alone, then GetJob and CancelJob by the job id alone.
     const submitted = await routeAs('SubmitJob', encode(SubmitJobRequest, SubmitJobRequest.fromPartial({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repo.repo!.id })), SubmitJobResponse);

@@ -16,7 +16,7 @@ import { tempDir } from './helpers/temp.js';
 async function readUntil(
   stream: AsyncIterator<WatchResponse>,
   done: (seen: WatchResponse[]) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = 45_000,
 ): Promise<WatchResponse[]> {
   const seen: WatchResponse[] = [];
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { waitForFile } from './helpers/fixtures.js';
 import { join } from 'node:path';
 import { Status, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ describe('durable background jobs', () => {
     gitSync(clonePath, 'config', 'user.name', 'T');
     gitSync(clonePath, 'config', 'user.email', 't@example.invalid');
     const gate = join(tmp.path, `${name}.gate`);
-    gitSync(clonePath, 'config', 'remote.origin.uploadpack', `sh -c 'while [ ! -f ${gate} ]; do sleep 0.02; done; exec git-upload-pack "$1"' --`);
+    gitSync(clonePath, 'config', 'remote.origin.uploadpack', `sh -c '${waitForFile(gate)}; exec git-upload-pack "$1"' --`);
     const repo = (await client.addRepo({ path: clonePath, name })).repo!;
     return { repo, gate, origin };
   }

@@ -59,7 +59,7 @@ describe('commands over the link', () => {
 
   it('changes made by a command reach the projection through the event stream', async () => {
     const path = makeRepo(join(tmp.path, 'repos', 'routed'));
-    const result = await send('AddRepo', AddRepoRequest.encode({ path, name: 'routed' }).finish());
+    const result = await send('AddRepo', AddRepoRequest.encode({ path, name: 'routed', keepIgnored: [] }).finish());
     expect(result.code).toBe(Status.OK);
     const { repo } = AddRepoResponse.decode(result.response);
     expect(repo).toMatchObject({ name: 'routed', path });
@@ -72,7 +72,7 @@ describe('commands over the link', () => {
     expect(missing.message).toContain('no-such-repo');
     expect(missing.response).toHaveLength(0);
 
-    const invalid = await send('AddRepo', AddRepoRequest.encode({ path: join(tmp.path, 'not-a-repo'), name: '' }).finish());
+    const invalid = await send('AddRepo', AddRepoRequest.encode({ path: join(tmp.path, 'not-a-repo'), name: '', keepIgnored: [] }).finish());
     expect(invalid.code).not.toBe(Status.OK);
     expect(invalid.reason).not.toBe('');
 

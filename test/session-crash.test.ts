@@ -93,12 +93,12 @@ describe('crash points keep the never-lose-work invariant', () => {
     }
   });
 
-  it('kill.after_remove: the clean worktree is recorded REMOVED at start-up, restorable', async () => {
+  it('kill.after_remove: the begun removal is finished and recorded REMOVED at start-up, restorable', async () => {
     const s = await scenario('kill.after_remove', 'kill', false);
     try {
       const row = s.session!.worktrees[0]!;
       expect(row.state).toBe(WorktreeState.WORKTREE_STATE_REMOVED);
-      expect(row.lastError).toMatch(/missing at start-up/);
+      expect(row.lastError).toMatch(/finished at start-up/);
       const restored = (await s.client.restoreSessions({ ids: [s.session!.id], all: false })).sessions[0]!;
       expect(existsSync(restored.worktrees[0]!.path)).toBe(true);
     } finally {

@@ -10,10 +10,10 @@ import { agentClient, expectStatus } from './helpers/grpc.js';
 import { startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { execSql } from './helpers/sqlite.js';
 import { tempDir } from './helpers/temp.js';
+import { gatedTask, signalGroup, waitForFile } from './helpers/fixtures.js';
 import { bootId, startTicks } from '../services/agent/procs/proc-info.js';
 
-/** A task that blocks until `gate` exists in its worktree, then prints `message`. */
-const gated = (gate: string, message: string) => ['sh', '-c', `while [ ! -f ${gate} ]; do sleep 0.02; done; echo ${message}`];
+const gated = gatedTask;
 
 function pidAlive(pid: number): boolean {
   try {
@@ -51,7 +51,7 @@ describe('tasks, supervision and locks', () => {
   }
   const run = async (session: Session, argv: string[], prompt = '') =>
     (await client.startTask({ sessionId: session.id, argv, prompt, env: {}, repoId: '', requestId: '' })).task!;
-  const until = (id: string, state: TaskState, timeoutMs = 15_000) =>
+  const until = (id: string, state: TaskState, timeoutMs = 45_000) =>
     waitFor(async () => {
       const task = await client.getTask({ id });
       return task.state === state ? task : undefined;
@@ -75,7 +75,7 @@ describe('tasks, supervision and locks', () => {
   it('runs one task per session at a time, in order; activity is derived from them', async () => {
     const session = await newSession();
     const wt = session.worktrees[0]!.path;
-    const first = await run(session, ['sh', '-c', `while [ ! -f go ]; do sleep 0.02; done; echo 1 >> order.txt`]);
+    const first = await run(session, ['sh', '-c', `${waitForFile('go')}; echo 1 >> order.txt`]);
     const second = await run(session, ['sh', '-c', 'echo 2 >> order.txt']);
     const third = await run(session, ['sh', '-c', 'echo 3 >> order.txt']);
     await until(first.id, TaskState.TASK_STATE_RUNNING);
@@ -123,7 +123,7 @@ describe('tasks, supervision and locks', () => {
     expect(part.data.toString()).toBe(all.data.subarray(5, 9).toString());
     expect(part.nextOffset).toBe(9);
 
-    const slow = await run(session, ['sh', '-c', 'echo a; while [ ! -f go2 ]; do sleep 0.02; done; echo b']);
+    const slow = await run(session, ['sh', '-c', `echo a; ${waitForFile('go2')}; echo b`]);
     const chunks: string[] = [];
     const following = (async () => {
       for await (const chunk of client.followTaskLog({ id: slow.id, offset: 0 })) chunks.push(chunk.data.toString());
@@ -151,7 +151,7 @@ describe('tasks, supervision and locks', () => {
     const session = await newSession();
     const wt = session.worktrees[0]!.path;
     // The shell ignores TERM, so only the SIGKILL after the grace ends it; its child sleeps.
-    const task = await run(session, ['sh', '-c', 'trap "" TERM; sleep 300 & echo $! > child.pid; wait']);
+    const task = await run(session, ['sh', '-c', 'trap "" TERM; sleep 120 & echo $! > child.pid; wait']);
     await until(task.id, TaskState.TASK_STATE_RUNNING);
     await waitFor(() => existsSync(join(wt, 'child.pid')) || undefined, 'child pid file');
     const childPid = Number(readFileSync(join(wt, 'child.pid'), 'utf8'));
@@ -242,11 +242,15 @@ describe('tasks, supervision and locks', () => {
   it('SIGKILL of agent and task: INTERRUPTED with a reason; a second restart changes nothing', async () => {
     const session = await newSession();
     const task = await run(session, gated('never', 'x'));
-    const running = await until(task.id, TaskState.TASK_STATE_RUNNING);
+    // RUNNING is recorded before the runner is spawned: wait for its pid too.
+    const running = await waitFor(async () => {
+      const t = await client.getTask({ id: task.id });
+      return t.state === TaskState.TASK_STATE_RUNNING && t.pid > 0 ? t : undefined;
+    }, 'the task to run with a pid');
     const queued = await run(session, ['sh', '-c', 'echo queued-ran']);
     channel.close();
     await agent.kill();
-    process.kill(-running.pid, 'SIGKILL');
+    signalGroup(running.pid, 'SIGKILL');
     await waitFor(() => !pidAlive(running.pid) || undefined, 'the runner to die');
     await startAgent();
     const interrupted = await client.getTask({ id: task.id });
@@ -310,7 +314,7 @@ describe('tasks, supervision and locks', () => {
       await agent.stop();
       agent = await startAgentProcess({ dataDir, extraArgs: agentArgs, env: { GROVE_ENABLE_CRASH_POINTS: '1', GROVE_CRASH_AT: point } });
       ({ client, channel } = agentClient(agent.address));
-      const task = await run(session, ['sh', '-c', 'echo ran >> runs.txt; while [ ! -f go ]; do sleep 0.02; done']);
+      const task = await run(session, ['sh', '-c', `echo ran >> runs.txt; ${waitForFile('go')}`]);
       expect(await agent.exited).toBeNull(); // died at the crash point
       channel.close();
       await startAgent();

@@ -84,7 +84,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const identity = await loadIdentity(store, options);
   const shutdown = new AbortController();
   const realRoot = realpathSync(worktreeRoot);
-  const repos = new RepoService(store, options.log.child({ component: 'repos' }), SessionService.repoUsage);
+  const repos = new RepoService(store, options.log.child({ component: 'repos' }), SessionService.repoUsage, realRoot);
   const sessions = new SessionService({
     store,
     repos,
@@ -134,7 +134,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   log.info(recovered, 'start-up recovery done');
   tasks.startMonitor();
   const retryTimer = setInterval(() => {
-    sessions.retryRemovals().catch((err: unknown) => log.error({ err }, 'retrying removals failed'));
+    sessions.maintain().catch((err: unknown) => log.error({ err }, 'session maintenance failed'));
   }, options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS);
   retryTimer.unref();
   const syncTimer = setInterval(() => void syncs.probeAll(), options.syncProbeMs ?? DEFAULT_SYNC_PROBE_MS);

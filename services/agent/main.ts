@@ -29,6 +29,7 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --cancel-grace DURATION   SIGTERM to SIGKILL on cancel (default 5s)
   --job-concurrency N       background jobs run at once, one per repo (default 4)
   --sync-probe DURATION     how often running syncs re-check the checkout (default 2s)
+  --maintenance DURATION    how often failed removals are retried and drift repaired (default 1s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 
@@ -53,6 +54,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
       'cancel-grace': { type: 'string' },
       'job-concurrency': { type: 'string' },
       'sync-probe': { type: 'string' },
+      maintenance: { type: 'string' },
     },
   });
   const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
@@ -73,6 +75,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
     cancelGraceMs: optionalDuration(values['cancel-grace']),
     jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
     syncProbeMs: optionalDuration(values['sync-probe']),
+    retryIntervalMs: optionalDuration(values.maintenance),
     log,
   });
   serveUntilSignalled(agent, values['ready-file'], log);

@@ -12,20 +12,55 @@ interface MethodShape {
 /** A ts-proto generic definition (`{fullName, methods}`) or a grpc-js one (`{method: {path}}`). */
 type AnyDefinition = { fullName?: string; methods?: Record<string, MethodShape> } | Record<string, unknown>;
 
+/** A failure as the wire carries it: a status code, a machine-readable reason, words for people. */
+export interface WireFailure {
+  code: Status;
+  reason: string;
+  message: string;
+}
+
+// SQLite reports a full disk or an unwritable database by error code; the words are its own.
+const STORAGE_FAILURES: Record<string, WireFailure> = {
+  SQLITE_FULL: { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: 'the disk holding the database is full; free space and retry' },
+  SQLITE_IOERR: { code: Status.UNAVAILABLE, reason: 'STORAGE_IO_ERROR', message: 'the database could not be written (I/O error); retry once the disk is healthy' },
+  SQLITE_BUSY: { code: Status.UNAVAILABLE, reason: 'STORAGE_BUSY', message: 'the database is busy; retry' },
+  SQLITE_READONLY: { code: Status.UNAVAILABLE, reason: 'STORAGE_READONLY', message: 'the database is read-only; check the data directory' },
+  ENOSPC: { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: 'no space left on the device; free space and retry' },
+};
+
+function storageFailure(err: unknown): WireFailure | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && STORAGE_FAILURES[code]) return STORAGE_FAILURES[code];
+  // The sqlite3 driver puts the code in the message ("SQLITE_FULL: database or disk is full").
+  const message = String((err as Error | null)?.message ?? '');
+  const named = Object.keys(STORAGE_FAILURES).find((c) => message.startsWith(`${c}:`) || message.includes(` ${c}:`));
+  return named ? STORAGE_FAILURES[named] : undefined;
+}
+
 /**
- * The one place errors become gRPC statuses: GroveError → its code plus the `grove-reason`
- * trailer; ServerError and aborts pass through; anything else is a bug, logged with its
- * stack and answered INTERNAL, so clients never see raw exceptions.
+ * The one place an error thrown by a handler becomes a wire failure, for direct calls and
+ * for commands over the link alike: GroveError keeps its code and reason; a full or broken
+ * disk is named as such; anything else is a bug, logged with its stack and answered INTERNAL
+ * with no detail, so no SQL, path or stack trace ever reaches a client.
  */
-export function toServerError(err: unknown, context: CallContext, log: Logger, method: string): unknown {
-  if (err instanceof GroveError) {
-    context.trailer.set(REASON_TRAILER, err.reason);
-    return new ServerError(err.code, err.message);
+export function toWireFailure(err: unknown, log: Logger, method: string): WireFailure {
+  if (err instanceof GroveError) return { code: err.code, reason: err.reason, message: err.message };
+  if (err instanceof ServerError) return { code: err.code, reason: '', message: err.details };
+  const storage = storageFailure(err);
+  if (storage) {
+    log.warn({ err, method }, 'storage failure in handler');
+    return storage;
   }
-  if (err instanceof ServerError || isAbortError(err)) return err;
   log.error({ err, method }, 'unhandled error in handler');
-  context.trailer.set(REASON_TRAILER, 'INTERNAL');
-  return new ServerError(Status.INTERNAL, `internal error: ${(err as Error)?.message ?? err}`);
+  return { code: Status.INTERNAL, reason: 'INTERNAL', message: 'internal error; the service log has the details' };
+}
+
+/** Maps a handler's error for a direct gRPC call: the status, plus the reason in a trailer. */
+export function toServerError(err: unknown, context: CallContext, log: Logger, method: string): unknown {
+  if (isAbortError(err)) return err;
+  const failure = toWireFailure(err, log, method);
+  if (failure.reason) context.trailer.set(REASON_TRAILER, failure.reason);
+  return new ServerError(failure.code, failure.message);
 }
 
 /**

@@ -20,11 +20,14 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Polls `check` until it returns a value or the deadline passes. */
+/**
+ * Polls `check` until it returns a value or the deadline passes. The default deadline is
+ * generous: it only matters when something is wrong, and a busy 2-core machine is not.
+ */
 export async function waitFor<T>(
   check: () => T | undefined | Promise<T | undefined>,
   what: string,
-  timeoutMs = 15_000,
+  timeoutMs = 45_000,
   intervalMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -35,13 +35,3 @@ export function parsePorcelainStatus(output: string): Dirtiness {
   }
   return result;
 }
-
-/** The refusal reasons for a dirty worktree, most important first. */
-export function dirtinessReasons(d: Dirtiness): Array<{ reason: string; message: string }> {
-  const reasons: Array<{ reason: string; message: string }> = [];
-  const list = (paths: string[]) => paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, and ${paths.length - 5} more` : '');
-  if (d.staged.length) reasons.push({ reason: 'DIRTY_STAGED', message: `staged changes: ${list(d.staged)}` });
-  if (d.tracked.length) reasons.push({ reason: 'DIRTY_TRACKED', message: `modified tracked files: ${list(d.tracked)}` });
-  if (d.untracked.length) reasons.push({ reason: 'DIRTY_UNTRACKED', message: `untracked files: ${list(d.untracked)}` });
-  return reasons;
-}

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { branchNameProblem } from './branch-name.js';
-import { dirtinessReasons, isDirty, parsePorcelainStatus } from './dirtiness.js';
+import { isDirty, parsePorcelainStatus } from './dirtiness.js';
+import { workReasons } from './worktree-teardown.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
 import type { WorktreeStateName } from '../store/entities.js';
 import { afterRestart, pickNextJob, stackOrder } from './job-kinds.js';
@@ -37,7 +38,9 @@ describe('parsePorcelainStatus', () => {
     expect(d.tracked).toEqual(['worktree.txt', 'both.txt', 'gone.txt']);
     expect(d.untracked).toEqual(['new.txt']);
     expect(isDirty(d)).toBe(true);
-    expect(dirtinessReasons(d).map((r) => r.reason)).toEqual(['DIRTY_STAGED', 'DIRTY_TRACKED', 'DIRTY_UNTRACKED']);
+    const changes = { ...d, hidden: [], keptIgnored: [], ignored: [] };
+    const f = { repoId: 'r', repoName: 'r', path: '/p', removalBegun: false, exists: true, processes: [], changes, nested: [], unreferencedCommits: 0 };
+    expect(workReasons(f).map((r) => r.reason)).toEqual(['DIRTY_STAGED', 'DIRTY_TRACKED', 'DIRTY_UNTRACKED']);
   });
   it('is clean for empty output', () => {
     expect(isDirty(parsePorcelainStatus(''))).toBe(false);
@@ -63,6 +66,13 @@ describe('worktree lifecycle', () => {
     ['UNAVAILABLE', 'restore', 'ACTIVE'],
     ['ACTIVE', 'restore', undefined],
     ['RETRY_REMOVE', 'restore', undefined],
+    ['ACTIVE', 'removal_started', 'RETRY_REMOVE'],
+    ['RETRY_REMOVE', 'removal_started', undefined],
+    ['REMOVED', 'removal_started', undefined],
+    ['RETRY_REMOVE', 'removal_refused', 'ACTIVE'],
+    ['ACTIVE', 'removal_refused', undefined],
+    ['RETRY_REMOVE', 'removal_finished', 'REMOVED'],
+    ['ACTIVE', 'removal_finished', undefined],
   ];
   it.each(table)('%s --%s--> %s', (from, transition, to) => {
     expect(nextWorktreeState(from, transition)).toBe(to);

@@ -2,13 +2,24 @@ import type { SessionStateName, WorktreeStateName } from '../store/entities.js';
 
 /** What happens to a worktree row. */
 export type WorktreeTransition =
+  | 'removal_started' // the decision to remove is taken (work preserved or none): recorded before any file goes
+  | 'removal_refused' // git refused a kill's clean removal (something changed since the check): it stays
+  | 'removal_finished' // a begun removal of a worktree that held no work is done
   | 'kill' // clean, removed with `git worktree remove`
   | 'cleanup_clean' // cleanup of a clean row
   | 'cleanup_preserved' // cleanup after preserving dirty state to a ref
   | 'removal_failed' // force-remove failed: retried later
   | 'restore'; // recreated on its branch
 
+/**
+ * RETRY_REMOVE means "removal has begun and will be finished": it is recorded before the
+ * first file is deleted, so a crash half-way through comes back as a removal to finish (by
+ * recovery), never as an ACTIVE worktree whose remains would be taken for the user's work.
+ */
 const TRANSITIONS: Record<WorktreeTransition, { from: WorktreeStateName[]; to: WorktreeStateName }> = {
+  removal_started: { from: ['ACTIVE'], to: 'RETRY_REMOVE' },
+  removal_refused: { from: ['RETRY_REMOVE'], to: 'ACTIVE' },
+  removal_finished: { from: ['RETRY_REMOVE'], to: 'REMOVED' },
   kill: { from: ['ACTIVE'], to: 'REMOVED' },
   cleanup_clean: { from: ['ACTIVE', 'RETRY_REMOVE'], to: 'REMOVED' },
   cleanup_preserved: { from: ['ACTIVE', 'RETRY_REMOVE'], to: 'UNAVAILABLE' },

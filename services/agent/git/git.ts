@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { failedPrecondition } from '../../common/errors.js';
 
 export interface GitOptions {
   cwd: string;
@@ -6,6 +8,8 @@ export interface GitOptions {
   env?: Record<string, string> | undefined;
   /** Non-zero exit is returned instead of thrown. */
   allowFailure?: boolean;
+  /** Written to git's standard input (closed after). */
+  input?: string | Buffer | undefined;
 }
 
 export interface GitResult {
@@ -33,8 +37,13 @@ const MAX_OUTPUT = 64 * 1024 * 1024;
  * parseable, and no prompts: an agent has no terminal to answer them.
  */
 export function git(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  // A directory that is gone makes spawn fail with ENOENT, which reads as "git is not
+  // installed": name the missing directory instead.
+  if (!existsSync(options.cwd)) {
+    return Promise.reject(failedPrecondition('PATH_MISSING', `the directory ${options.cwd} does not exist (moved or deleted?)`));
+  }
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       args,
       {
@@ -58,5 +67,6 @@ export function git(args: readonly string[], options: GitOptions): Promise<GitRe
         reject(new GitError(args, code, stderr || error.message));
       },
     );
+    if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parsePorcelainStatus, type Dirtiness } from '../domain/dirtiness.js';
@@ -90,11 +90,93 @@ export async function repairWorktree(repoPath: string, path: string): Promise<vo
  * repository happens to contain it.
  */
 export async function worktreeStatus(path: string): Promise<Dirtiness> {
-  const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], {
+  const { stdout } = await git([...TRUST_NO_CACHE, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=none'], {
     cwd: path,
-    env: { GIT_CEILING_DIRECTORIES: dirname(path) },
+    env: confined(path),
   });
   return parsePorcelainStatus(stdout);
+}
+
+// Status must look at the files themselves: a file-system monitor or the untracked cache
+// could answer from what they last saw.
+const TRUST_NO_CACHE = ['-c', 'core.fsmonitor=false', '-c', 'core.untrackedCache=false'];
+const confined = (path: string) => ({ GIT_CEILING_DIRECTORIES: dirname(path) });
+
+/**
+ * Tracked files whose index entry is flagged assume-unchanged or skip-worktree and whose
+ * content on disk is not the indexed one. `git status` trusts the flags and never looks,
+ * so these edits are invisible to it. A skip-worktree file absent from disk is sparse, not
+ * deleted; an assume-unchanged file absent from disk was deleted.
+ */
+export async function hiddenChanges(path: string): Promise<string[]> {
+  const { stdout } = await git(['ls-files', '-v', '-z'], { cwd: path, env: confined(path) });
+  const flagged = new Map<string, { skipWorktree: boolean }>();
+  for (const entry of stdout.split('\0')) {
+    if (entry.length < 3) continue;
+    const tag = entry[0]!;
+    const file = entry.slice(2);
+    if (tag === 'S' || tag === 's') flagged.set(file, { skipWorktree: true });
+    else if (tag >= 'a' && tag <= 'z') flagged.set(file, { skipWorktree: false });
+  }
+  if (flagged.size === 0) return [];
+  const indexed = new Map<string, { mode: string; blob: string }>();
+  const staged = await git(['ls-files', '-s', '-z'], { cwd: path, env: confined(path) });
+  for (const entry of staged.stdout.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, blob] = entry.slice(0, tab).split(' ');
+    const file = entry.slice(tab + 1);
+    if (flagged.has(file)) indexed.set(file, { mode: mode!, blob: blob! });
+  }
+  const changed: string[] = [];
+  const regular: string[] = [];
+  for (const [file, { skipWorktree }] of flagged) {
+    const info = await lstat(join(path, file)).catch(() => undefined);
+    const entry = indexed.get(file);
+    if (!info) {
+      if (!skipWorktree) changed.push(file);
+      continue;
+    }
+    if (!entry || entry.mode === '160000') continue;
+    if (info.isSymbolicLink() || entry.mode === '120000') {
+      const target = info.isSymbolicLink() ? await readlink(join(path, file)) : undefined;
+      const hashed = target === undefined ? '' : (await git(['hash-object', '--stdin'], { cwd: path, env: confined(path), input: target })).stdout.trim();
+      if (hashed !== entry.blob) changed.push(file);
+    } else if (file.includes('\n')) {
+      changed.push(file); // --stdin-paths cannot name it; counting it as changed is the safe side
+    } else {
+      regular.push(file);
+    }
+  }
+  if (regular.length > 0) {
+    // Hashed as `git add` would (with the path's filters), so only real edits differ.
+    const hashed = (await git(['hash-object', '--stdin-paths'], { cwd: path, env: confined(path), input: regular.join('\n') + '\n' })).stdout
+      .trim()
+      .split('\n');
+    regular.forEach((file, i) => {
+      if (hashed[i] !== indexed.get(file)?.blob) changed.push(file);
+    });
+  }
+  return changed.sort();
+}
+
+/** Ignored paths in the worktree, a wholly ignored directory as one `dir/` entry. */
+export async function ignoredPaths(path: string): Promise<string[]> {
+  const { stdout } = await git(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'], {
+    cwd: path,
+    env: confined(path),
+  });
+  return stdout.split('\0').filter(Boolean).sort();
+}
+
+/** Ignored files (each one, also inside ignored directories) that match any of `globs`. */
+export async function ignoredMatching(path: string, globs: readonly string[]): Promise<string[]> {
+  if (globs.length === 0) return [];
+  const { stdout } = await git(
+    ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', ...globs.map((g) => `:(glob)${g}`)],
+    { cwd: path, env: confined(path) },
+  );
+  return stdout.split('\0').filter(Boolean).sort();
 }
 
 /**
@@ -166,7 +248,13 @@ async function withTempIndex<T>(work: (indexFile: string) => Promise<T>): Promis
  * The working-tree snapshot starts from HEAD's tree, not from a copy of the index: flags in
  * the index (assume-unchanged, unmerged entries) must not hide what is on disk.
  */
-export async function preserveWorktree(worktreePath: string, ref: string, message: string, previous?: string): Promise<string> {
+export async function preserveWorktree(
+  worktreePath: string,
+  ref: string,
+  message: string,
+  previous?: string,
+  ignoredToKeep: readonly string[] = [],
+): Promise<string> {
   const env = (indexFile: string) => ({ ...GROVE_IDENTITY, GIT_INDEX_FILE: indexFile });
   const head = (await resolveCommit(worktreePath, 'HEAD'))!;
   const realIndex = (
@@ -181,7 +269,15 @@ export async function preserveWorktree(worktreePath: string, ref: string, messag
       await git(['commit-tree', indexTree, '-p', head, '-m', `grove: index of ${message}`], { cwd: worktreePath, env: env(indexFile) })
     ).stdout.trim();
     await git(['read-tree', head], { cwd: worktreePath, env: env(indexFile) });
-    await git(['add', '--all', '--', '.'], { cwd: worktreePath, env: env(indexFile) });
+    await git(['add', '--all', '--sparse', '--', '.'], { cwd: worktreePath, env: env(indexFile) });
+    if (ignoredToKeep.length > 0) {
+      // Ignored files the repo declares to be work: added by name, past the ignore rules.
+      await git(['add', '--force', '--sparse', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        cwd: worktreePath,
+        env: env(indexFile),
+        input: ignoredToKeep.map((p) => `:(literal)${p}`).join('\0'),
+      });
+    }
     const workTree = (await git(['write-tree'], { cwd: worktreePath, env: env(indexFile) })).stdout.trim();
     const earlier = previous ? await resolveCommit(worktreePath, previous) : undefined;
     const parents = ['-p', head, '-p', indexCommit, ...(earlier ? ['-p', earlier] : [])];
@@ -201,7 +297,7 @@ export async function preserveWorktree(worktreePath: string, ref: string, messag
  * hold, so a worktree that has any must never be force-removed.
  */
 export async function nestedRepositories(worktreePath: string, untracked: readonly string[]): Promise<string[]> {
-  const { stdout } = await git(['ls-files', '--stage', '-z'], { cwd: worktreePath, env: { GIT_CEILING_DIRECTORIES: dirname(worktreePath) } });
+  const { stdout } = await git(['ls-files', '--stage', '-z'], { cwd: worktreePath, env: confined(worktreePath) });
   const submodules = stdout
     .split('\0')
     .filter((entry) => entry.startsWith('160000 '))

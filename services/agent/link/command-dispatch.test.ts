@@ -37,8 +37,8 @@ describe('command dispatch', () => {
         return { repo: { id: 'rep_1', name: request.name } };
       },
     });
-    const result = await dispatch(command('AddRepo', AddRepoRequest.encode({ path: '/r', name: 'r' }).finish()), never);
-    expect(seen).toEqual({ path: '/r', name: 'r' });
+    const result = await dispatch(command('AddRepo', AddRepoRequest.encode({ path: '/r', name: 'r', keepIgnored: [] }).finish()), never);
+    expect(seen).toEqual({ path: '/r', name: 'r', keepIgnored: [] });
     expect(result).toMatchObject({ requestId: 'cmd_1', code: Status.OK, reason: '', message: '' });
     expect(AddRepoResponse.decode(result.response)).toMatchObject({ repo: { id: 'rep_1', name: 'r', path: '' }, revision: 0 });
   });
@@ -53,7 +53,9 @@ describe('command dispatch', () => {
     ['a GroveError keeps code, reason and message', () => { throw notFound('REPO_NOT_FOUND', 'no repo "x"'); }, { code: Status.NOT_FOUND, reason: 'REPO_NOT_FOUND', message: 'no repo "x"' }],
     ['an unbuilt capability is UNIMPLEMENTED', () => { throw unimplemented('sessions'); }, { code: Status.UNIMPLEMENTED, reason: 'NOT_BUILT_YET', message: /sessions/ }],
     ['a ServerError keeps its code', () => { throw new ServerError(Status.PERMISSION_DENIED, 'nope'); }, { code: Status.PERMISSION_DENIED, reason: '', message: 'nope' }],
-    ['anything else is INTERNAL', () => { throw new TypeError('boom'); }, { code: Status.INTERNAL, reason: 'INTERNAL', message: /boom/ }],
+    // The raw message of a bug (it may hold SQL, paths or values) never reaches the caller.
+    ['anything else is INTERNAL, without its raw message', () => { throw new TypeError('boom'); }, { code: Status.INTERNAL, reason: 'INTERNAL', message: /^internal error; the service log has the details$/ }],
+    ['a full disk is RESOURCE_EXHAUSTED', () => { throw Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' }); }, { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: /disk .*full/ }],
   ])('%s', async (_case, fail, expected) => {
     const dispatch = dispatcherFor({ async getRepo() { return fail() as never; } });
     const result = await dispatch(command('GetRepo', GetRepoRequest.encode({ id: 'x' }).finish()), never);

@@ -1,11 +1,12 @@
 import { isAbortError } from 'abort-controller-x';
-import { Metadata, ServerError, Status, type CallContext } from 'nice-grpc-common';
+import { Metadata, Status, type CallContext } from 'nice-grpc-common';
 import {
   AgentServiceDefinition,
   type AgentServiceImplementation,
 } from '../../../gen/grove/agent/v1/agent_service.js';
 import type { Command, CommandResult } from '../../../gen/grove/link/v1/link.js';
 import { GroveError } from '../../common/errors.js';
+import { toWireFailure } from '../../common/error-mapping.js';
 import type { Logger } from '../../common/logging.js';
 
 /** Runs one command from the coordinator and answers its result; never throws. */
@@ -59,16 +60,14 @@ export function toCommandFailure(
   log: Logger,
   method: string,
 ): CommandResult {
-  if (err instanceof GroveError) return commandFailure(requestId, err.code, err.reason, err.message);
-  if (err instanceof ServerError) return commandFailure(requestId, err.code, '', err.details);
-  if (aborted === 'deadline') {
+  if (aborted === 'deadline' && !(err instanceof GroveError)) {
     return commandFailure(requestId, Status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', `${method} ran past its deadline`);
   }
-  if (aborted === 'link' || isAbortError(err)) {
+  if (!(err instanceof GroveError) && (aborted === 'link' || isAbortError(err))) {
     return commandFailure(requestId, Status.CANCELLED, 'LINK_CLOSED', `${method} was cancelled: the link closed`);
   }
-  log.error({ err, method }, 'unhandled error in command');
-  return commandFailure(requestId, Status.INTERNAL, 'INTERNAL', `internal error: ${(err as Error)?.message ?? err}`);
+  const failure = toWireFailure(err, log, method);
+  return commandFailure(requestId, failure.code, failure.reason, failure.message);
 }
 
 /**

@@ -8,6 +8,7 @@ export function toRepoProto(row: RepoRow): Repo {
     path: row.path,
     defaultBranch: row.defaultBranch,
     createTime: row.createdAt,
+    keepIgnored: row.keepIgnored,
   };
 }
 

@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { basename, isAbsolute, sep } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Repo } from '../../../gen/grove/agent/v1/resources.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
@@ -16,16 +17,46 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Counts what still uses a repo; RemoveRepo refuses while it is non-zero. */
 export type RepoUsage = (em: EntityManager, repoId: string) => Promise<number>;
 
+const MAX_GLOBS = 32;
+const MAX_GLOB = 256;
+
+/** Checks keep-ignored globs: patterns relative to the worktree's top, no pathspec magic. */
+export function checkKeepIgnored(globs: readonly string[]): string[] {
+  if (globs.length > MAX_GLOBS) throw invalidArgument('TOO_MANY_GLOBS', `at most ${MAX_GLOBS} keep-ignored globs`);
+  for (const glob of globs) {
+    const problem = !glob
+      ? 'is empty'
+      : glob.length > MAX_GLOB
+        ? `is over ${MAX_GLOB} characters`
+        : /[\0\n\r]/.test(glob)
+          ? 'contains a NUL or newline'
+          : glob.startsWith(':')
+            ? 'starts with ":" (pathspec magic is not accepted)'
+            : isAbsolute(glob) || glob.split('/').includes('..')
+              ? 'must stay inside the worktree (relative, no "..")'
+              : undefined;
+    if (problem) throw invalidArgument('BAD_GLOB', `keep-ignored glob "${glob.slice(0, 64)}" ${problem}`);
+  }
+  return [...new Set(globs)];
+}
+
 export class RepoService {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
     private readonly usage: RepoUsage,
+    /** Grove's own worktrees live here: a repo inside it would be a worktree of a worktree. */
+    private readonly worktreeRoot: string,
   ) {}
 
-  async add(path: string, requestedName: string): Promise<{ repo: Repo; revision: number }> {
+  async add(path: string, requestedName: string, keepIgnored: readonly string[] = []): Promise<{ repo: Repo; revision: number }> {
+    const globs = checkKeepIgnored(keepIgnored);
     // All git and filesystem probing happens before the transaction: a bad path writes nothing.
     const inspected = await inspectRepo(path);
+    const root = await realpath(this.worktreeRoot).catch(() => this.worktreeRoot);
+    if (inspected.path === root || inspected.path.startsWith(root + sep)) {
+      throw invalidArgument('REPO_INSIDE_WORKTREE_ROOT', `${inspected.path} is inside the worktree root ${root}, where Grove keeps its own worktrees`);
+    }
     const name = requestedName || basename(inspected.path);
     // The name also ends up in refs (refs/grove/preserved/<session>/<name>): ref rules apply too.
     if (!NAME_PATTERN.test(name) || branchNameProblem(name)) {
@@ -50,12 +81,31 @@ export class RepoService {
         path: inspected.path,
         defaultBranch: inspected.defaultBranch,
         createdAt: new Date(),
+        keepIgnored: globs,
       });
       const proto = toRepoProto(row);
       emit({ type: 'repo.added', resource: repoResource(row.id), payload: { $case: 'repo', value: proto } });
       return proto;
     });
     this.log.info({ repo: repo.id, name: repo.name, path: repo.path }, 'repo added');
+    return { repo, revision };
+  }
+
+  /** Changes the settings named in `mask`; an empty or unknown mask is refused. */
+  async update(idOrName: string, settings: { keepIgnored: string[] }, mask: readonly string[]): Promise<{ repo: Repo; revision: number }> {
+    if (mask.length === 0) throw invalidArgument('UPDATE_MASK_REQUIRED', 'name the settings to change in update_mask');
+    const unknown = mask.filter((field) => field !== 'keep_ignored' && field !== 'keepIgnored');
+    if (unknown.length) throw invalidArgument('BAD_UPDATE_MASK', `no repo setting "${unknown[0]!.slice(0, 64)}"`);
+    const globs = checkKeepIgnored(settings.keepIgnored);
+    const { id } = await this.find(idOrName);
+    const { value: repo, revision } = await this.store.commit(async ({ em, emit }) => {
+      const row = await em.findOneOrFail(RepoSchema, { id });
+      row.keepIgnored = globs;
+      const proto = toRepoProto(row);
+      emit({ type: 'repo.updated', resource: repoResource(row.id), payload: { $case: 'repo', value: proto } });
+      return proto;
+    });
+    this.log.info({ repo: repo.id, keepIgnored: globs }, 'repo updated');
     return { repo, revision };
   }
 

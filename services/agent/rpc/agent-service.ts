@@ -26,7 +26,10 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
       };
     },
     async addRepo(request) {
-      return ctx.repos.add(request.path, request.name);
+      return ctx.repos.add(request.path, request.name, request.keepIgnored);
+    },
+    async updateRepo(request) {
+      return ctx.repos.update(request.id, { keepIgnored: request.settings?.keepIgnored ?? [] }, request.updateMask);
     },
     async getRepo(request) {
       return ctx.repos.get(request.id);

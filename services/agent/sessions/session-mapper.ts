@@ -37,6 +37,8 @@ export function toWorktreeProto(row: WorktreeRow): SessionWorktree {
     preservedRef: row.preservedRef,
     lastError: row.lastError,
     drift: row.drift,
+    removedIgnored: row.removedIgnored,
+    removedIgnoredTotal: row.removedIgnoredTotal,
   };
 }
 

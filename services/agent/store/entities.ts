@@ -15,6 +15,7 @@ export const RepoSchema = defineEntity({
     path: p.string(),
     defaultBranch: p.string(),
     createdAt: p.datetime(),
+    keepIgnored: p.json<string[]>(),
   },
 });
 export type RepoRow = InferEntity<typeof RepoSchema>;
@@ -75,6 +76,8 @@ export const WorktreeSchema = defineEntity({
     drift: p.string(),
     removeAttempts: p.integer(),
     nextRetryAt: p.datetime().nullable(),
+    removedIgnored: p.json<string[]>(),
+    removedIgnoredTotal: p.integer(),
   },
   primaryKeys: ['sessionId', 'repoId'],
 });

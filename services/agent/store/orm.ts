@@ -9,6 +9,7 @@ import { Migration0003Tasks } from './migrations/0003-tasks.js';
 import { Migration0004Jobs } from './migrations/0004-jobs.js';
 import { Migration0005PendingBranch } from './migrations/0005-pending-branch.js';
 import { Migration0006Sync } from './migrations/0006-sync.js';
+import { Migration0007Teardown } from './migrations/0007-teardown.js';
 
 export type AgentOrm = MikroORM;
 
@@ -19,6 +20,7 @@ const MIGRATIONS = [
   { name: '0004-jobs', class: Migration0004Jobs },
   { name: '0005-pending-branch', class: Migration0005PendingBranch },
   { name: '0006-sync', class: Migration0006Sync },
+  { name: '0007-teardown', class: Migration0007Teardown },
 ];
 
 /** Opens the agent database in `dataDir`, migrated to the newest schema. */

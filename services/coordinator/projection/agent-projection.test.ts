@@ -11,7 +11,7 @@ import {
 } from '../../../gen/grove/agent/v1/resources.js';
 import { AgentProjection } from './agent-projection.js';
 
-const repo = (id: string, name = id): Repo => ({ id, name, path: `/src/${name}`, defaultBranch: 'main', createTime: undefined });
+const repo = (id: string, name = id): Repo => ({ id, name, path: `/src/${name}`, defaultBranch: 'main', createTime: undefined, keepIgnored: [] });
 const session = (id: string): Session => ({
   id,
   title: '',

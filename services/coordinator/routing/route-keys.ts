@@ -35,6 +35,7 @@ const repoBy = (field: string): Extract => (r) => keys({ repos: strs([r[field]])
 const ROUTE_KEYS: Record<string, Extract> = {
   GetRepo: repoBy('id'),
   RemoveRepo: repoBy('id'),
+  UpdateRepo: repoBy('id'),
   CreateSession: (r) => keys({ repos: strs(r.repoIds) }),
   GetSession: sessionBy('id'),
   ListSessions: repoBy('repoId'),
