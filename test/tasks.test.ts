@@ -166,6 +166,25 @@ describe('tasks, supervision and locks', () => {
     expect((await client.listLocks({})).locks.filter((l) => l.directory === wt)).toEqual([]);
   });
 
+  it('a runner killed alone: the task stays RUNNING and locked until what it left is stopped, then INTERRUPTED', async () => {
+    const session = await newSession();
+    const wt = session.worktrees[0]!.path;
+    // The command ignores TERM and outlives its runner: only the agent's SIGKILL ends it.
+    const task = await run(session, ['sh', '-c', `trap "" TERM; echo $$ > task.pid; ${waitForFile('never')}`]);
+    const running = await waitFor(async () => {
+      const t = await client.getTask({ id: task.id });
+      return t.state === TaskState.TASK_STATE_RUNNING && t.pid > 0 && existsSync(join(wt, 'task.pid')) ? t : undefined;
+    }, 'the task to run with a pid');
+    const commandPid = Number(readFileSync(join(wt, 'task.pid'), 'utf8'));
+    // The next task records whether the first one's command was still alive when it started.
+    const next = await run(session, ['sh', '-c', `p=$(cat task.pid); if [ -d /proc/$p ] && ! grep -q "^State:.Z" /proc/$p/status; then echo overlap; else echo alone; fi`]);
+    process.kill(running.pid, 'SIGKILL'); // the runner only (OOM killer style), not its group
+    const ended = await until(task.id, TaskState.TASK_STATE_INTERRUPTED);
+    expect(ended.reason).toMatch(/runner died/);
+    expect(pidAlive(commandPid) && !readFileSync(`/proc/${commandPid}/status`, 'utf8').match(/^State:.Z/m)).toBe(false);
+    expect((await until(next.id, TaskState.TASK_STATE_SUCCEEDED)).outputTail).toBe('alone\n');
+  });
+
   it('holds a PID+CWD lock while running; kill refuses while the task runs', async () => {
     const session = await newSession();
     const wt = session.worktrees[0]!.path;

@@ -52,7 +52,9 @@ function isParseArgsError(err: unknown): err is Error {
 /** The one stderr line a failure is reported as, and the exit status that goes with it. */
 function describeFailure(err: unknown): { line: string; status: number } {
   const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
-  if (err instanceof UsageError || isParseArgsError(err)) {
+  // A serve verb's bad flags say so with `usage` (the services' own StartupError).
+  const usage = err instanceof Error && (err as { usage?: unknown }).usage === true;
+  if (err instanceof UsageError || isParseArgsError(err) || usage) {
     return { line: `grove: ${oneLine(err.message)}`, status: EXIT_USAGE };
   }
   if (err instanceof ExitError) return { line: `grove: ${oneLine(err.message)}`, status: err.status };

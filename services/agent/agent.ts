@@ -13,6 +13,7 @@ import { RepoService } from './repos/repo-service.js';
 import { JobService } from './jobs/job-service.js';
 import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
+import { startHoldingDataDir } from '../common/data-dir-lock.js';
 import { SyncService } from './sync/sync-service.js';
 import { TaskService } from './tasks/task-service.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
@@ -68,10 +69,17 @@ async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentI
   return { id, name: options.name || hostname(), labels: options.labels ?? {}, version: GROVE_VERSION };
 }
 
-/** Opens the database, reconciles, then serves. Resolves once the port is bound. */
+/**
+ * Takes the data directory (one agent per directory), opens the database, reconciles, then
+ * serves. Resolves once the port is bound.
+ */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const log = options.log.child({ component: 'agent' });
   const dataDir = resolve(options.dataDir);
+  return startHoldingDataDir(dataDir, 'agent', () => startLocked(options, dataDir));
+}
+
+async function startLocked(options: AgentOptions, dataDir: string): Promise<RunningAgent> {
+  const log = options.log.child({ component: 'agent' });
   const worktreeRoot = resolve(options.worktreeRoot ?? join(dataDir, 'worktrees'));
   mkdirSync(worktreeRoot, { recursive: true });
   const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));

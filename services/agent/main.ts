@@ -8,6 +8,7 @@ import {
   runIfEntryPoint,
   securityFromFlags,
   serveUntilSignalled,
+  parseServeFlags,
 } from '../common/serve-flags.js';
 import { startAgent } from './agent.js';
 
@@ -35,50 +36,53 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
 
 /** `grove agent serve`: runs until SIGTERM/SIGINT. */
 export async function serveAgent(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      ...COMMON_SERVE_OPTIONS,
-      listen: { type: 'string', default: '127.0.0.1:7420' },
-      'data-dir': { type: 'string', default: '.grove/agent' },
-      'worktree-root': { type: 'string' },
-      coordinator: { type: 'string' },
-      name: { type: 'string' },
-      labels: { type: 'string', default: '' },
-      'coordinator-ca': { type: 'string' },
-      'event-retention': { type: 'string' },
-      heartbeat: { type: 'string' },
-      'task-retention': { type: 'string' },
-      'task-log-cap': { type: 'string' },
-      'cancel-grace': { type: 'string' },
-      'job-concurrency': { type: 'string' },
-      'sync-probe': { type: 'string' },
-      maintenance: { type: 'string' },
-    },
+  const { options, readyFile } = parseServeFlags(() => {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        ...COMMON_SERVE_OPTIONS,
+        listen: { type: 'string', default: '127.0.0.1:7420' },
+        'data-dir': { type: 'string', default: '.grove/agent' },
+        'worktree-root': { type: 'string' },
+        coordinator: { type: 'string' },
+        name: { type: 'string' },
+        labels: { type: 'string', default: '' },
+        'coordinator-ca': { type: 'string' },
+        'event-retention': { type: 'string' },
+        heartbeat: { type: 'string' },
+        'task-retention': { type: 'string' },
+        'task-log-cap': { type: 'string' },
+        'cancel-grace': { type: 'string' },
+        'job-concurrency': { type: 'string' },
+        'sync-probe': { type: 'string' },
+        maintenance: { type: 'string' },
+      },
+    });
+    const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
+    const retention = positiveInteger(values['event-retention'], '--event-retention');
+    return { options: {
+      listen: values.listen,
+      dataDir: values['data-dir'],
+      worktreeRoot: values['worktree-root'],
+      coordinator: values.coordinator,
+      name: values.name,
+      labels: parseLabels(values.labels),
+      ...securityFromFlags(values),
+      coordinatorCaFile: values['coordinator-ca'],
+      eventRetention: retention,
+      heartbeatMs: optionalDuration(values.heartbeat),
+      taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
+      taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
+      cancelGraceMs: optionalDuration(values['cancel-grace']),
+      jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
+      syncProbeMs: optionalDuration(values['sync-probe']),
+      retryIntervalMs: optionalDuration(values.maintenance),
+      log,
+    }, readyFile: values['ready-file'] };
   });
-  const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
-  const retention = positiveInteger(values['event-retention'], '--event-retention');
-  const agent = await startAgent({
-    listen: values.listen,
-    dataDir: values['data-dir'],
-    worktreeRoot: values['worktree-root'],
-    coordinator: values.coordinator,
-    name: values.name,
-    labels: parseLabels(values.labels),
-    ...securityFromFlags(values),
-    coordinatorCaFile: values['coordinator-ca'],
-    eventRetention: retention,
-    heartbeatMs: optionalDuration(values.heartbeat),
-    taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
-    taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
-    cancelGraceMs: optionalDuration(values['cancel-grace']),
-    jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
-    syncProbeMs: optionalDuration(values['sync-probe']),
-    retryIntervalMs: optionalDuration(values.maintenance),
-    log,
-  });
-  serveUntilSignalled(agent, values['ready-file'], log);
+  const agent = await startAgent(options);
+  serveUntilSignalled(agent, readyFile, options.log);
 }
 
 runIfEntryPoint(import.meta.url, 'grove agent', serveAgent);

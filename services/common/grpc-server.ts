@@ -7,6 +7,7 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { authMiddleware } from './auth.js';
 import { withErrorMapping } from './error-mapping.js';
+import { StartupError } from './startup-error.js';
 import type { Logger } from './logging.js';
 
 export interface TlsFiles {
@@ -99,7 +100,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
         false,
       )
     : ServerCredentials.createInsecure();
-  const port = await server.listen(options.listen, credentials);
+  const port = await server.listen(options.listen, credentials).catch((err: unknown) => {
+    const message = String((err as Error)?.message ?? err);
+    const why = /EADDRINUSE|address already in use/i.test(message) ? 'the address is already in use' : message;
+    throw new StartupError(`cannot listen on ${options.listen}: ${why}`);
+  });
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   for (const name of options.serviceNames) health.setStatus('healthy', name);
   return {

@@ -3,6 +3,7 @@ import { parseDuration } from './duration.js';
 import type { TlsFiles } from './grpc-server.js';
 import type { Logger } from './logging.js';
 import { announceReady, closeOnSignals } from './ready.js';
+import { badFlag, StartupError } from './startup-error.js';
 
 /** The parseArgs options every `grove ... serve` verb shares. */
 export const COMMON_SERVE_OPTIONS = {
@@ -45,11 +46,28 @@ export function serveUntilSignalled(server: { address: string; close(): Promise<
   announceReady(server.address, readyFile);
 }
 
+/**
+ * Reads a serve verb's flags: any problem with them (an unknown flag, a bad value, a token
+ * file that cannot be read) is a usage error, reported before anything starts.
+ */
+export function parseServeFlags<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw badFlag((err as Error)?.message ?? String(err));
+  }
+}
+
+/** Exit status 2 for a usage error, 1 for any other failure to start. */
+export function startupExitStatus(err: unknown): number {
+  return err instanceof StartupError && err.usage ? 2 : 1;
+}
+
 /** Runs `serve` with the process's arguments when `moduleUrl` is the entry point. */
 export function runIfEntryPoint(moduleUrl: string, label: string, serve: (argv: string[]) => Promise<void>): void {
   if (!process.argv[1] || moduleUrl !== new URL(`file://${process.argv[1]}`).href) return;
   serve(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${label}: ${(err as Error).message ?? err}\n`);
-    process.exit(1);
+    process.stderr.write(`${label}: ${String((err as Error)?.message ?? err).replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(startupExitStatus(err));
   });
 }

@@ -4,6 +4,7 @@ import type { EntitySchema, MigrationObject } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM } from '@mikro-orm/sqlite';
 import type { Logger } from './logging.js';
+import { StartupError } from './startup-error.js';
 
 export interface SqliteOrmOptions {
   file: string;
@@ -23,6 +24,16 @@ type RawConnection = { exec(sql: string, cb: (err: Error | null) => void): void 
  * revisions rely on it).
  */
 export async function openSqliteOrm(options: SqliteOrmOptions): Promise<MikroORM> {
+  try {
+    return await openAndMigrate(options);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === 'SQLITE_NOTADB' ? 'it is not a SQLite database' : code ? `${code}: ${(err as Error).message}` : (err as Error).message;
+    throw new StartupError(`cannot open the database ${options.file}: ${why}`);
+  }
+}
+
+async function openAndMigrate(options: SqliteOrmOptions): Promise<MikroORM> {
   mkdirSync(dirname(options.file), { recursive: true });
   const orm = await MikroORM.init({
     dbName: options.file,

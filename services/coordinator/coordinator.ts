@@ -17,6 +17,7 @@ import { toAgentProto, toEventView } from './rpc/views.js';
 import { CommandAudit } from './store/command-audit.js';
 import { nextGeneration, revisionBase } from './store/generation.js';
 import { initOrm } from './store/orm.js';
+import { startHoldingDataDir } from '../common/data-dir-lock.js';
 
 export interface CoordinatorOptions {
   listen: string;
@@ -52,6 +53,11 @@ export const DEFAULT_HEARTBEAT_MS = 2000;
 
 /** Opens the database, loads the registry, then serves links and clients. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
+  const dataDir = resolve(options.dataDir);
+  return startHoldingDataDir(dataDir, 'coordinator', () => startLocked(options, dataDir));
+}
+
+async function startLocked(options: CoordinatorOptions, dataDir: string): Promise<RunningCoordinator> {
   const log = options.log.child({ component: 'coordinator' });
   const policy: StatusPolicy = {
     graceMs: options.agentGraceMs ?? DEFAULT_STATUS_POLICY.graceMs,
@@ -69,7 +75,6 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     // Heartbeats slower than the grace period would flap every idle agent to DISCONNECTED.
     throw new Error('--heartbeat must be shorter than --agent-grace');
   }
-  const dataDir = resolve(options.dataDir);
   const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));
   const registry = await AgentRegistry.load(orm, options.log.child({ component: 'registry' }));
   const generation = await nextGeneration(orm);

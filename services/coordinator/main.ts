@@ -7,6 +7,7 @@ import {
   runIfEntryPoint,
   securityFromFlags,
   serveUntilSignalled,
+  parseServeFlags,
 } from '../common/serve-flags.js';
 import { startCoordinator } from './coordinator.js';
 
@@ -28,35 +29,38 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
 
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      ...COMMON_SERVE_OPTIONS,
-      listen: { type: 'string', default: '127.0.0.1:7421' },
-      'data-dir': { type: 'string', default: '.grove/coordinator' },
-      'agent-grace': { type: 'string' },
-      'agent-ttl': { type: 'string' },
-      heartbeat: { type: 'string' },
-      'watch-buffer': { type: 'string' },
-      'watch-history': { type: 'string' },
-      'route-timeout': { type: 'string' },
-    },
+  const { options, readyFile } = parseServeFlags(() => {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        ...COMMON_SERVE_OPTIONS,
+        listen: { type: 'string', default: '127.0.0.1:7421' },
+        'data-dir': { type: 'string', default: '.grove/coordinator' },
+        'agent-grace': { type: 'string' },
+        'agent-ttl': { type: 'string' },
+        heartbeat: { type: 'string' },
+        'watch-buffer': { type: 'string' },
+        'watch-history': { type: 'string' },
+        'route-timeout': { type: 'string' },
+      },
+    });
+    const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
+    return { options: {
+      listen: values.listen,
+      dataDir: values['data-dir'],
+      ...securityFromFlags(values),
+      agentGraceMs: optionalDuration(values['agent-grace']),
+      agentTtlMs: optionalDuration(values['agent-ttl']),
+      heartbeatMs: optionalDuration(values.heartbeat),
+      watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
+      watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
+      routeTimeoutMs: optionalDuration(values['route-timeout']),
+      log,
+    }, readyFile: values['ready-file'] };
   });
-  const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
-  const coordinator = await startCoordinator({
-    listen: values.listen,
-    dataDir: values['data-dir'],
-    ...securityFromFlags(values),
-    agentGraceMs: optionalDuration(values['agent-grace']),
-    agentTtlMs: optionalDuration(values['agent-ttl']),
-    heartbeatMs: optionalDuration(values.heartbeat),
-    watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
-    watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
-    routeTimeoutMs: optionalDuration(values['route-timeout']),
-    log,
-  });
-  serveUntilSignalled(coordinator, values['ready-file'], log);
+  const coordinator = await startCoordinator(options);
+  serveUntilSignalled(coordinator, readyFile, options.log);
 }
 
 runIfEntryPoint(import.meta.url, 'grove coordinator', serveCoordinator);

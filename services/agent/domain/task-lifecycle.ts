@@ -8,12 +8,16 @@ export const isFinished = (state: TaskStateName) => FINISHED_TASK_STATES.include
 export type RunOutcome =
   | { kind: 'exited'; code: number | null; signal: string | null }
   | { kind: 'vanished' } // no runner, no exit file
+  | { kind: 'runner_died' } // the runner died first; what it left running was stopped
   | { kind: 'never_started'; why: string };
 
 /** The final state and reason of a task, from how its run ended and whether it was cancelled. */
 export function finalTaskState(outcome: RunOutcome, cancelRequested: boolean, afterRestart: boolean): { state: TaskStateName; reason: string } {
   if (outcome.kind === 'never_started') return { state: 'FAILED', reason: outcome.why };
   if (cancelRequested) return { state: 'CANCELLED', reason: 'cancelled on request' };
+  if (outcome.kind === 'runner_died') {
+    return { state: 'INTERRUPTED', reason: 'the runner died (killed, or out of memory); the processes it left were stopped' };
+  }
   if (outcome.kind === 'vanished') {
     return {
       state: 'INTERRUPTED',

@@ -4,12 +4,13 @@ import type { Logger } from '../../common/logging.js';
 import { LockSchema, type LockRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { lockResource, toLockProto } from '../tasks/task-mapper.js';
-import { probeProcess, type ProcessIdentity } from './proc-info.js';
+import { probeTaskProcesses, type ProcessIdentity } from './proc-info.js';
 
 /**
  * Directory locks decided by probing the holder process (pid + start time + boot id + cwd),
- * never by trusting session or task bookkeeping. A dead holder's lock is released the moment
- * anyone looks at it, with an event saying why.
+ * never by trusting session or task bookkeeping. A holder is a task's runner: while its
+ * process group lives on after it (a runner killed by the OOM killer) the lock still holds.
+ * A dead holder's lock is released the moment anyone looks at it, with an event saying why.
  */
 export class LockService {
   constructor(
@@ -21,7 +22,7 @@ export class LockService {
   async liveHolder(directory: string): Promise<LockRow | undefined> {
     const row = await this.store.read().findOne(LockSchema, { directory });
     if (!row) return undefined;
-    const liveness = probeProcess(row, directory);
+    const liveness = probeTaskProcesses(row, directory);
     if (liveness.alive) return row;
     await this.store.transact(async (tx) => this.releaseIn(tx, row, `holder is dead: ${liveness.why}`));
     return undefined;
@@ -58,7 +59,7 @@ export class LockService {
     if (!directory) throw invalidArgument('DIRECTORY_REQUIRED', 'a locked directory is required');
     const row = await this.store.read().findOne(LockSchema, { directory });
     if (!row) throw notFound('LOCK_NOT_FOUND', `no lock on ${directory}`);
-    const liveness = probeProcess(row, directory);
+    const liveness = probeTaskProcesses(row, directory);
     if (liveness.alive && !force) {
       throw failedPrecondition('HOLDER_ALIVE', `pid ${row.pid} (${row.owner}) still works in ${directory}; use force to release anyway`);
     }
@@ -71,7 +72,7 @@ export class LockService {
   async releaseDead(): Promise<number> {
     let released = 0;
     for (const row of await this.store.read().find(LockSchema, {})) {
-      const liveness = probeProcess(row, row.directory);
+      const liveness = probeTaskProcesses(row, row.directory);
       if (liveness.alive) continue;
       await this.store.transact(async (tx) => this.releaseIn(tx, row, `holder is dead: ${liveness.why}`));
       released++;

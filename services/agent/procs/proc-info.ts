@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { sep } from 'node:path';
 
 /** The kernel's id for this boot: a lock taken before a reboot is dead whatever its pid. */
@@ -64,6 +64,47 @@ export function probeProcess(id: ProcessIdentity, directory?: string): Liveness 
     }
   }
   return { alive: true };
+}
+
+/**
+ * Processes left in the group the recorded process led, after it died: a runner killed by
+ * the OOM killer or a stray SIGKILL leaves its task's command running in its group. Linux
+ * never hands out a pid that is still some group's id, so while the leader's pid is free,
+ * any live (non-zombie) process in that group is one the leader started.
+ */
+export function orphanedGroupMembers(id: ProcessIdentity): number[] {
+  if (id.pid <= 0 || id.bootId !== bootId()) return [];
+  if (startTicks(id.pid) !== undefined) return []; // the leader lives, or its pid is someone else's now
+  const members: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is the state, fields[2] the process group.
+      if (fields[0] !== 'Z' && Number(fields[2]) === id.pid) members.push(Number(name));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return members;
+}
+
+/**
+ * A task's runner, or what is left of its process group when the runner died: the task is
+ * over only when both are gone, and its lock holds until then.
+ */
+export function probeTaskProcesses(id: ProcessIdentity, directory?: string): Liveness {
+  const runner = probeProcess(id, directory);
+  if (runner.alive) return runner;
+  const left = orphanedGroupMembers(id);
+  return left.length > 0 ? { alive: true } : runner;
 }
 
 export function identityOf(pid: number): ProcessIdentity | undefined {

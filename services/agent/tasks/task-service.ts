@@ -14,7 +14,7 @@ import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { finalTaskState, isFinished, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
-import { identityOf, probeProcess, type ProcessIdentity } from '../procs/proc-info.js';
+import { identityOf, orphanedGroupMembers, probeProcess, probeTaskProcesses, type ProcessIdentity } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { LockSchema, TaskSchema, WorktreeSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
@@ -57,6 +57,8 @@ const RUNNER = fileURLToPath(new URL('../procs/runner.js', import.meta.url));
 export class TaskService {
   private readonly mutex = new KeyedMutex();
   private readonly running = new Map<string, { pid: number; sessionId: string }>();
+  /** Tasks whose runner died with processes left in its group, being stopped. */
+  private readonly orphanStops = new Map<string, { since: number; killed: boolean }>();
   private readonly store: Store;
   private readonly locks: LockService;
   private readonly sessions: SessionService;
@@ -279,12 +281,35 @@ export class TaskService {
       .run(sessionId, async () => {
         const task = await this.store.read().findOne(TaskSchema, { id: taskId });
         if (!task || task.state !== 'RUNNING') return;
-        const outcome = this.readOutcome(task) ?? (probeProcess(task).alive ? undefined : ({ kind: 'vanished' } as const));
+        const outcome = this.readOutcome(task) ?? (probeProcess(task).alive ? undefined : this.afterRunner(task));
         // Re-read the exit file after finding the runner dead: it writes the file, then exits.
-        const settled = outcome?.kind === 'vanished' ? (this.readOutcome(task) ?? outcome) : outcome;
+        const settled = outcome && outcome.kind !== 'exited' ? (this.readOutcome(task) ?? outcome) : outcome;
         if (settled) await this.finish(task, settled, false);
       })
       .catch((err: unknown) => this.log.error({ err, task: taskId }, 'probing task failed'));
+  }
+
+  /**
+   * The runner is gone and left no exit file. Its process group is the truth: while anything
+   * it started still runs, the task stays RUNNING (holding its lock, so no next task starts
+   * beside it) and the leftovers are stopped, SIGTERM then SIGKILL after the grace.
+   */
+  private afterRunner(task: TaskRow): RunOutcome | undefined {
+    if (task.pid === 0) return { kind: 'vanished' };
+    const left = orphanedGroupMembers(task);
+    if (left.length === 0) return this.orphanStops.delete(task.id) ? { kind: 'runner_died' } : { kind: 'vanished' };
+    const stop = this.orphanStops.get(task.id);
+    const now = Date.now();
+    if (!stop) {
+      this.log.warn({ task: task.id, runner: task.pid, left }, 'task runner died; stopping the processes it left');
+      this.orphanStops.set(task.id, { since: now, killed: false });
+      this.signalGroup(task, 'SIGTERM');
+    } else if (!stop.killed && now - stop.since >= this.cancelGraceMs) {
+      stop.killed = true;
+      this.signalGroup(task, 'SIGKILL');
+    }
+    if (!this.running.has(task.id)) this.running.set(task.id, { pid: task.pid, sessionId: task.sessionId });
+    return undefined;
   }
 
   private readOutcome(task: TaskRow): RunOutcome | undefined {
@@ -376,7 +401,7 @@ export class TaskService {
         });
         this.signalGroup(row, 'SIGTERM');
         setTimeout(() => {
-          if (probeProcess(row).alive) this.signalGroup(row, 'SIGKILL');
+          this.signalGroup(row, 'SIGKILL');
           void this.check(id);
         }, this.cancelGraceMs).unref();
         this.log.info({ task: id, pid: row.pid }, 'task cancel requested');
@@ -386,8 +411,9 @@ export class TaskService {
   }
 
   private signalGroup(task: TaskRow, signal: NodeJS.Signals): void {
-    // Only a process we can still identify as the task's runner is signalled: never a reused pid.
-    if (!probeProcess(task).alive) return;
+    // Only the group of a runner we can still identify (alive, or dead with its group left):
+    // never a reused pid, never pid 0 (our own group).
+    if (task.pid <= 0 || !probeTaskProcesses(task).alive) return;
     try {
       process.kill(-task.pid, signal);
     } catch (err) {
@@ -494,7 +520,8 @@ export class TaskService {
       } else if (outcome) {
         await this.finish(task, outcome, true);
         summary.tasksFinalized++;
-      } else if (task.pid !== 0 && probeProcess(task).alive) {
+      } else if (task.pid !== 0 && probeTaskProcesses(task).alive) {
+        // The runner, or what its death left running (stopped by the monitor, then INTERRUPTED).
         this.running.set(task.id, { pid: task.pid, sessionId: task.sessionId });
         summary.tasksReadopted++;
       } else {
