@@ -23,6 +23,7 @@ function inProcess(args: string[], isTTY: boolean): { done: Promise<number>; out
   let err = '';
   const io: CliIo = {
     out: (text) => void (out += text),
+    outExact: (text) => void (out += text),
     outBytes: (data) => void (out += Buffer.from(data).toString()),
     err: (text) => void (err += text),
     isTTY,

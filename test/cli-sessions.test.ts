@@ -41,6 +41,21 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
   }
   const pathOf = (session: SessionJson, repo: string) => session.worktrees.find((w) => w.repoName === repo)!.path;
 
+  it('shows control and bidi characters in human output as escapes; --json stays exact', async () => {
+    const title = 'evil\x1b[2J\x1b]0;pwned\x07 \u202etxt.exe\rok';
+    const created = await grove(['session', 'create', '--repo', 'app', '--branch', 'feat/escapes', '--title', title, '--json', ...target]);
+    const id = json<{ session: SessionJson & { title: string } }>(created).session.id;
+    const human = await grove(['session', 'get', id, ...target]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^TITLE +evil\\x1b\[2J\\x1b\]0;pwned\\x07 \\u202etxt\.exe\\x0dok$/m);
+    expect(human.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    const list = await grove(['session', 'ls', ...target]);
+    expect(list.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    const exact = json<{ title: string }>(await grove(['session', 'get', id, '--json', ...target]));
+    expect(exact.title).toBe(title);
+    expect((await grove(['session', 'kill', id, ...target])).code).toBe(0);
+  });
+
   it('creates a two-repo session and shows it as a table, by id and in the list', async () => {
     const run = await grove([
       'session', 'create', '--repo', 'app', '--repo', 'lib', '--branch', 'feat/table',

@@ -3,7 +3,10 @@
  * directory. Commands never reach for `process` themselves, so they can run in-process.
  */
 export interface CliIo {
+  /** Text for people: control characters in it are shown as escapes (terminalSafe). */
   out(text: string): void;
+  /** Exactly as given: JSON lines, and the CLI's own drawing on a terminal. */
+  outExact(text: string): void;
   /** Raw bytes to stdout (task logs): text decoding would mangle binary output. */
   outBytes(data: Uint8Array): void;
   err(text: string): void;
@@ -16,6 +19,7 @@ export interface CliIo {
 export function processIo(): CliIo {
   return {
     out: (text) => void process.stdout.write(text),
+    outExact: (text) => void process.stdout.write(text),
     outBytes: (data) => void process.stdout.write(data),
     err: (text) => void process.stderr.write(text),
     isTTY: process.stdout.isTTY === true,

@@ -2,6 +2,7 @@ import { isAbortError } from 'abort-controller-x';
 import { Status, ServerError, type CallContext } from 'nice-grpc-common';
 import { GroveError, REASON_TRAILER } from './errors.js';
 import type { Logger } from './logging.js';
+import { guardRequest } from './request-guard.js';
 
 interface MethodShape {
   name?: string;
@@ -80,6 +81,7 @@ export function withErrorMapping<T extends object>(definition: AnyDefinition, im
     wrapped[key] = shape.responseStream
       ? async function* mapped(request: unknown, context: CallContext) {
           try {
+            guardRequest(request);
             yield* call.call(implementation, request, context) as AsyncIterable<unknown>;
           } catch (err) {
             throw toServerError(err, context, log, method);
@@ -87,6 +89,7 @@ export function withErrorMapping<T extends object>(definition: AnyDefinition, im
         }
       : async (request: unknown, context: CallContext) => {
           try {
+            if (!shape.requestStream) guardRequest(request);
             return await call.call(implementation, request, context);
           } catch (err) {
             throw toServerError(err, context, log, method);

@@ -8,6 +8,7 @@ import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-refl
 import { authMiddleware } from './auth.js';
 import { withErrorMapping } from './error-mapping.js';
 import { StartupError } from './startup-error.js';
+import { withSafeDecoding } from './request-guard.js';
 import type { Logger } from './logging.js';
 
 export interface TlsFiles {
@@ -85,7 +86,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   );
   options.register({
     add(definition, implementation) {
-      return server.add(definition, withErrorMapping(definition as object, implementation as object, options.log) as typeof implementation);
+      const safe = withSafeDecoding(definition as object) as typeof definition;
+      return server.add(safe, withErrorMapping(definition as object, implementation as object, options.log) as typeof implementation);
     },
   });
   const credentials = options.tls

@@ -1,3 +1,4 @@
+import { invalidArgument } from './errors.js';
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -23,4 +24,14 @@ const ID_PATTERN = /^[a-z]{2,4}_[0-9a-z]{22}$/;
 
 export function isWellFormedId(prefix: string, id: string): boolean {
   return ID_PATTERN.test(id) && id.startsWith(`${prefix}_`);
+}
+
+const MAX_REQUEST_ID = 128;
+
+/** A client's idempotency key: any printable text up to 128 characters. */
+export function checkRequestId(requestId: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (requestId.length > MAX_REQUEST_ID || /[\x00-\x1f\x7f]/.test(requestId)) {
+    throw invalidArgument('BAD_REQUEST_ID', `request_id must be at most ${MAX_REQUEST_ID} printable characters`);
+  }
 }

@@ -50,6 +50,22 @@ export function parseLabels(text: string): Record<string, string> {
   return labels;
 }
 
+const MAX_LABELS = 64;
+const MAX_LABEL_VALUE = 256;
+
+/** Checks a request's labels map: keys as parseLabels takes them, values short and printable. */
+export function checkLabels(labels: Readonly<Record<string, string>>): void {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) throw invalidArgument('TOO_MANY_LABELS', `at most ${MAX_LABELS} labels`);
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/.test(key)) throw invalidArgument('BAD_LABEL', `label key "${key.slice(0, 64)}" is not valid`);
+    // eslint-disable-next-line no-control-regex
+    if (value.length > MAX_LABEL_VALUE || /[\x00-\x1f\x7f,]/.test(value)) {
+      throw invalidArgument('BAD_LABEL', `label ${key}: values are at most ${MAX_LABEL_VALUE} characters, without commas or control characters`);
+    }
+  }
+}
+
 export function matchesLabels(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }

@@ -19,7 +19,7 @@ function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Runs the built CLI; never rejects: the exit status is part of what is tested. */
 export function grove(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cliEnv(options.env), timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cliEnv(options.env), timeout: 90_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -28,7 +28,7 @@ export function grove(args: string[], options: { cwd?: string; env?: Record<stri
 
 /** Starts the built CLI and lets the test read its stdout while it runs. */
 export function groveLive(args: string[]): { stdout: () => string; done: Promise<Run> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,6 +1,7 @@
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { expect } from 'vitest';
 import { AgentServiceDefinition, type AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
+import { CoordinatorServiceDefinition, type CoordinatorServiceClient } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 
 /** A raw nice-grpc client of an agent, for tests that exercise the wire contract directly. */
 export function agentClient(address: string, token?: string): { client: AgentServiceClient; channel: Channel } {
@@ -9,6 +10,12 @@ export function agentClient(address: string, token?: string): { client: AgentSer
     '*': token ? { metadata: Metadata({ authorization: `Bearer ${token}` }) } : {},
   });
   return { client, channel };
+}
+
+/** A raw nice-grpc client of a coordinator. */
+export function coordinatorClient(address: string): { client: CoordinatorServiceClient; channel: Channel } {
+  const channel = createChannel(address);
+  return { client: createClient(CoordinatorServiceDefinition, channel), channel };
 }
 
 /** Asserts that `promise` fails with gRPC `code` (and details matching `detail`). */

@@ -48,7 +48,7 @@ period) or UNKNOWN (not heard from within the TTL), and when each was last heard
     const { values, positionals } = parseVerbArgs(args, {});
     expectPositionals('agents ls', positionals, []);
     const response = await withCoordinator(coordinatorTarget(values, io), listAllAgents);
-    if (values.json) return io.out(formatJsonLine(ListAgentsResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ListAgentsResponse.toJSON(response)));
     if (response.agents.length === 0) return io.err('no agents\n');
     const now = new Date();
     io.out(

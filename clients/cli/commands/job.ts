@@ -74,7 +74,7 @@ ${ROUTE_FLAG_HELP}`,
       sessionIds: sessions,
     };
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('submitJob', request));
-    if (values.json) return io.out(formatJsonLine(SubmitJobResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(SubmitJobResponse.toJSON(response)));
     const { job } = response;
     if (!job) throw new Error('the agent answered SubmitJob without the job');
     io.out(`submitted job ${job.id} (${jobKindLabel(job)}) ${jobStateLabel(job)}${onAgent(agent)}\n`);
@@ -144,7 +144,7 @@ ${ROUTE_FLAG_HELP}`,
       repo: values.repo,
     };
     const { json, rows } = await withCaller(values, io, (caller) => listJobs(caller, filter));
-    if (values.json) return io.out(formatJsonLine(json));
+    if (values.json) return io.outExact(formatJsonLine(json));
     if (rows.length === 1) return io.err('no jobs\n');
     io.out(formatTable(rows));
   },
@@ -159,7 +159,7 @@ const get: Command = {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('job get', positionals, ['ID']);
     const { response: job, agent } = await withCaller(values, io, (caller) => caller.call('getJob', { id }));
-    if (values.json) return io.out(formatJsonLine(Job.toJSON(job)));
+    if (values.json) return io.outExact(formatJsonLine(Job.toJSON(job)));
     io.out(
       formatTable([
         ['ID', job.id],
@@ -196,7 +196,7 @@ const cancel: Command = {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('job cancel', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('cancelJob', { id }));
-    if (values.json) return io.out(formatJsonLine(CancelJobResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(CancelJobResponse.toJSON(response)));
     const job = response.job;
     io.out(
       job && isJobFinished(job)
@@ -222,7 +222,7 @@ CANCELLED, 130 when you stop waiting (the job goes on).`,
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('job wait', positionals, ['ID']);
-    const progress = new ProgressLine((text) => io.out(text), io.isTTY);
+    const progress = new ProgressLine((text) => io.outExact(text), io.isTTY);
     const interrupt = abortOnSignals();
     let job: Job;
     try {
@@ -230,7 +230,7 @@ CANCELLED, 130 when you stop waiting (the job goes on).`,
         waitForJob(caller, id, {
           signal: interrupt.signal,
           onJob: (seen) =>
-            values.json ? io.out(formatJsonLine(Job.toJSON(seen))) : progress.update(seen.progressPercent, seen.progressMessage),
+            values.json ? io.outExact(formatJsonLine(Job.toJSON(seen))) : progress.update(seen.progressPercent, seen.progressMessage),
           notice: (text) => {
             progress.finish();
             io.err(text);

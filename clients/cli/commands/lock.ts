@@ -24,7 +24,7 @@ lock whose process is gone is released by the agent as soon as it probes it.`,
     expectPositionals('lock ls', positionals, []);
     requireAgentWhenRouted('lock ls', values, 'locks');
     const { response } = await withCaller(values, io, (caller) => caller.call('listLocks', {}));
-    if (values.json) return io.out(formatJsonLine(ListLocksResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ListLocksResponse.toJSON(response)));
     if (response.locks.length === 0) return io.err('no locks\n');
     const now = new Date();
     io.out(
@@ -55,7 +55,7 @@ ${ROUTE_FLAG_HELP}`,
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('releaseLock', { directory, force: values.force }),
     );
-    if (values.json) return io.out(formatJsonLine(ReleaseLockResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ReleaseLockResponse.toJSON(response)));
     io.out(response.released ? `released the lock on ${directory}${onAgent(agent)}\n` : `no lock on ${directory}\n`);
   },
 };

@@ -26,7 +26,7 @@ a 'git worktree list' entry whose directory is gone. Nothing is deleted.`,
     expectPositionals('orphans ls', positionals, []);
     requireAgentWhenRouted('orphans ls', values, 'orphans');
     const { response } = await withCaller(values, io, (caller) => caller.call('listOrphans', {}));
-    if (values.json) return io.out(formatJsonLine(ListOrphansResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ListOrphansResponse.toJSON(response)));
     if (response.orphans.length === 0) return io.err('no orphans\n');
     io.out(formatTable([['KIND', 'PATH', 'REPO'], ...response.orphans.map(orphanRow)]));
   },
@@ -48,7 +48,7 @@ them yourself.`,
     expectPositionals('orphans prune', positionals, []);
     requireAgentWhenRouted('orphans prune', values, 'orphans');
     const { response } = await withCaller(values, io, (caller) => caller.call('pruneOrphans', {}));
-    if (values.json) return io.out(formatJsonLine(PruneOrphansResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(PruneOrphansResponse.toJSON(response)));
     if (response.pruned.length === 0) return io.err('nothing to prune\n');
     io.out(formatTable([['PRUNED', 'PATH', 'REPO'], ...response.pruned.map(orphanRow)]));
   },

@@ -33,7 +33,7 @@ in git that no session records (nothing is hidden).`,
       const { response, agent } = await caller.call('listPreserved', { sessionId });
       return { response, names: values.json ? undefined : await repoNames(caller, agent) };
     });
-    if (values.json || !names) return io.out(formatJsonLine(ListPreservedResponse.toJSON(response)));
+    if (values.json || !names) return io.outExact(formatJsonLine(ListPreservedResponse.toJSON(response)));
     if (response.preserved.length === 0) return io.err('nothing preserved\n');
     io.out(
       formatTable([
@@ -61,7 +61,7 @@ was preserved on. The ref is kept until 'grove preserved drop'.`,
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('applyPreserved', { sessionId, repoId }),
     );
-    if (values.json) return io.out(formatJsonLine(ApplyPreservedResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ApplyPreservedResponse.toJSON(response)));
     const worktree = response.session?.worktrees.find((w) => w.repoId === repoId || w.repoName === repoId);
     io.out(`applied the preserved work of ${worktree?.repoName ?? repoId} to ${worktree?.path ?? sessionId}${onAgent(agent)}\n`);
   },
@@ -82,7 +82,7 @@ const drop: Command = {
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('dropPreserved', { sessionId, repoId }),
     );
-    if (values.json) return io.out(formatJsonLine(DropPreservedResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(DropPreservedResponse.toJSON(response)));
     io.out(`dropped the preserved work of ${repoId} in session ${sessionId}${onAgent(agent)}\n`);
   },
 };

@@ -51,7 +51,7 @@ const add: Command = {
     const response = await withAgent(agentTarget(values, io), (agent) =>
       agent.addRepo({ path: absolute, name: values.name }),
     );
-    if (values.json) return io.out(formatJsonLine(AddRepoResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(AddRepoResponse.toJSON(response)));
     const { repo } = response;
     if (!repo) throw new Error('the agent answered AddRepo without the repo');
     io.out(`added repo ${repo.name} (${repo.id}) at ${repo.path}\n`);
@@ -67,7 +67,7 @@ const ls: Command = {
     const { values, positionals } = parseVerbArgs(args, {});
     expectPositionals('repo ls', positionals, []);
     const response = await withAgent(agentTarget(values, io), listAllRepos);
-    if (values.json) return io.out(formatJsonLine(ListReposResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ListReposResponse.toJSON(response)));
     if (response.repos.length === 0) return io.err('no repos\n');
     io.out(formatTable([REPO_HEADER, ...response.repos.map(repoRow)]));
   },
@@ -82,7 +82,7 @@ const get: Command = {
     const { values, positionals } = parseVerbArgs(args, {});
     const [id] = expectPositionals('repo get', positionals, ['ID|NAME']);
     const repo = await withAgent(agentTarget(values, io), (agent) => agent.getRepo({ id }));
-    if (values.json) return io.out(formatJsonLine(Repo.toJSON(repo)));
+    if (values.json) return io.outExact(formatJsonLine(Repo.toJSON(repo)));
     io.out(
       formatTable([
         ['NAME', repo.name],
@@ -107,7 +107,7 @@ const rm: Command = {
     const { values, positionals } = parseVerbArgs(args, {});
     const [id] = expectPositionals('repo rm', positionals, ['ID|NAME']);
     const response = await withAgent(agentTarget(values, io), (agent) => agent.removeRepo({ id }));
-    if (values.json) return io.out(formatJsonLine(RemoveRepoResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(RemoveRepoResponse.toJSON(response)));
     io.out(`removed repo ${id}\n`);
   },
 };

@@ -77,7 +77,7 @@ ${ROUTE_FLAG_HELP}`,
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('createSession', request, { labelSelector: selectorFlag(values.where), hasRepo: repos[0] }),
     );
-    if (values.json) return io.out(formatJsonLine(CreateSessionResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(CreateSessionResponse.toJSON(response)));
     const { session } = response;
     if (!session) throw new Error('the agent answered CreateSession without the session');
     io.out(`created session ${session.id} on branch ${session.branch}${onAgent(agent)}\n`);
@@ -147,7 +147,7 @@ ${ROUTE_FLAG_HELP}`,
       labelSelector: selectorFlag(values.where),
     };
     const { json, rows } = await withCaller(values, io, (caller) => listSessions(caller, filter));
-    if (values.json) return io.out(formatJsonLine(json));
+    if (values.json) return io.outExact(formatJsonLine(json));
     if (rows.length === 1) return io.err('no sessions\n');
     io.out(formatTable(rows));
   },
@@ -162,7 +162,7 @@ const get: Command = {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('session get', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('getSession', { id }));
-    if (values.json) return io.out(formatJsonLine(Session.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(Session.toJSON(response)));
     io.out(sessionDetail(response, agent?.name));
   },
 };
@@ -183,7 +183,7 @@ exit status is 3. 'grove session cleanup' preserves such work and removes anyway
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('session kill', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('killSession', { id }));
-    if (values.json) io.out(formatJsonLine(KillSessionResponse.toJSON(response)));
+    if (values.json) io.outExact(formatJsonLine(KillSessionResponse.toJSON(response)));
     if (response.freed) {
       if (!values.json) io.out(`killed session ${id}${onAgent(agent)}: its worktrees are removed (restorable)\n`);
       return;
@@ -215,7 +215,7 @@ session, and only then removed. See 'grove preserved ls' and 'grove preserved ap
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('session cleanup', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('cleanupSession', { id }));
-    if (values.json) return io.out(formatJsonLine(CleanupSessionResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(CleanupSessionResponse.toJSON(response)));
     const worktrees = response.session?.worktrees ?? [];
     const preserved = worktrees.filter((w) => w.preservedRef).length;
     io.out(`cleaned up session ${id}${onAgent(agent)}; ${preserved} worktree(s) with work preserved\n`);
@@ -245,7 +245,7 @@ ${ROUTE_FLAG_HELP}`,
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('restoreSessions', { ids: positionals, all: values.all }),
     );
-    if (values.json) io.out(formatJsonLine(RestoreSessionsResponse.toJSON(response)));
+    if (values.json) io.outExact(formatJsonLine(RestoreSessionsResponse.toJSON(response)));
     else {
       if (response.sessions.length === 0) io.err('nothing to restore\n');
       for (const session of response.sessions) {

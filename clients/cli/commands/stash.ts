@@ -29,7 +29,7 @@ const ls: Command = {
       const reply = await caller.call('listStashes', { repoId });
       return { response: reply.response, names: values.json ? undefined : await repoNames(caller, reply.agent) };
     });
-    if (values.json || !names) return io.out(formatJsonLine(ListStashesResponse.toJSON(response)));
+    if (values.json || !names) return io.outExact(formatJsonLine(ListStashesResponse.toJSON(response)));
     if (response.stashes.length === 0) return io.err('no stashes\n');
     io.out(
       formatTable([
@@ -62,7 +62,7 @@ With --coordinator, say which agent with --on (stash ids are not projected).`,
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('stash apply', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('applyStash', { id }));
-    if (values.json) return io.out(formatJsonLine(ApplyStashResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(ApplyStashResponse.toJSON(response)));
     io.out(`applied stash ${id}${onAgent(agent)}; it is kept until 'grove stash drop ${id}'\n`);
   },
 };
@@ -80,7 +80,7 @@ const drop: Command = {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('stash drop', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('dropStash', { id }));
-    if (values.json) return io.out(formatJsonLine(DropStashResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(DropStashResponse.toJSON(response)));
     io.out(`dropped stash ${id}${onAgent(agent)}\n`);
   },
 };

@@ -45,7 +45,7 @@ ${ROUTE_FLAG_HELP}`,
       const reply = await caller.call('startSync', { sessionId, repoId: values.repo });
       return { ...reply, names: values.json ? undefined : await repoNames(caller, reply.agent) };
     });
-    if (values.json || !names) return io.out(formatJsonLine(StartSyncResponse.toJSON(response)));
+    if (values.json || !names) return io.outExact(formatJsonLine(StartSyncResponse.toJSON(response)));
     const { sync } = response;
     if (!sync) throw new Error('the agent answered StartSync without the sync');
     io.out(`${names(sync.repoId)} now follows session ${sessionId} on ${sync.syncBranch}${onAgent(agent)}\n`);
@@ -76,7 +76,7 @@ ${ROUTE_FLAG_HELP}`,
     const { response, agent } = await withCaller(values, io, (caller) =>
       caller.call('stopSync', { repoId, restoreStash: values['restore-stash'] }),
     );
-    if (values.json) return io.out(formatJsonLine(StopSyncResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(StopSyncResponse.toJSON(response)));
     io.out(`stopped syncing ${repoId}${onAgent(agent)}\n`);
     if (response.stashMessage) io.out(`${response.stashMessage}\n`);
   },
@@ -99,7 +99,7 @@ const status: Command = {
       const { response } = await caller.call('listSyncs', {});
       return { response, names: values.json ? undefined : await repoNames(caller) };
     });
-    if (values.json || !names) return io.out(formatJsonLine(ListSyncsResponse.toJSON(response)));
+    if (values.json || !names) return io.outExact(formatJsonLine(ListSyncsResponse.toJSON(response)));
     if (response.syncs.length === 0) return io.err('no syncs\n');
     io.out(syncTable(response.syncs, names));
   },
@@ -122,7 +122,7 @@ it can, or shows why it is PAUSED.`,
       const reply = await caller.call('flushSync', { repoId });
       return { response: reply.response, names: values.json ? undefined : await repoNames(caller, reply.agent) };
     });
-    if (values.json || !names) return io.out(formatJsonLine(FlushSyncResponse.toJSON(response)));
+    if (values.json || !names) return io.outExact(formatJsonLine(FlushSyncResponse.toJSON(response)));
     if (!response.sync) throw new Error('the agent answered FlushSync without the sync');
     io.out(syncTable([response.sync], names));
   },

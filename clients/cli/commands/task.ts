@@ -121,13 +121,13 @@ ${ROUTE_FLAG_HELP}`,
       const { task } = response;
       if (!task) throw new Error('the agent answered StartTask without the task');
       const started = `task ${task.id} ${taskStateLabel(task)} in session ${sessionId}${onAgent(agent)}\n`;
-      if (!values.wait) return io.out(values.json ? formatJsonLine(StartTaskResponse.toJSON(response)) : started);
+      if (!values.wait) return values.json ? io.outExact(formatJsonLine(StartTaskResponse.toJSON(response))) : io.out(started);
       if (!values.json) io.err(started);
       // Follow the task on the agent that took it: the coordinator may not have heard of the
       // new id yet, so it could not route by it.
       const owner = caller.kind === 'routed' && agent ? routedAgentCaller(caller.coordinator, { agent: agent.id }) : caller;
       const ended = await waitForTask(owner, task.id, io, !values.json);
-      if (values.json) io.out(formatJsonLine(Task.toJSON(ended)));
+      if (values.json) io.outExact(formatJsonLine(Task.toJSON(ended)));
       const status = taskExitStatus(ended);
       if (status !== 0) throw new ExitError(`task ${ended.id} ${taskStateLabel(ended)}: ${orDash(ended.reason)}`, status);
       if (!values.json) io.err(`task ${ended.id} SUCCEEDED\n`);
@@ -178,7 +178,7 @@ ${ROUTE_FLAG_HELP}`,
     if (positionals.length > 1) throw new UsageError(`task ls: unexpected argument "${positionals[1]}"`);
     const state = enumFlag('--state', values.state, TaskState, 'TASK_STATE_');
     const { json, rows } = await withCaller(values, io, (caller) => listTasks(caller, positionals[0] ?? '', state));
-    if (values.json) return io.out(formatJsonLine(json));
+    if (values.json) return io.outExact(formatJsonLine(json));
     if (rows.length === 1) return io.err('no tasks\n');
     io.out(formatTable(rows));
   },
@@ -193,7 +193,7 @@ const get: Command = {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('task get', positionals, ['ID']);
     const { response: task, agent } = await withCaller(values, io, (caller) => caller.call('getTask', { id }));
-    if (values.json) return io.out(formatJsonLine(Task.toJSON(task)));
+    if (values.json) return io.outExact(formatJsonLine(Task.toJSON(task)));
     io.out(
       formatTable([
         ['ID', task.id],
@@ -228,7 +228,7 @@ process group), then SIGKILL after the agent's grace period, and is CANCELLED on
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('task cancel', positionals, ['ID']);
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('cancelTask', { id }));
-    if (values.json) return io.out(formatJsonLine(CancelTaskResponse.toJSON(response)));
+    if (values.json) return io.outExact(formatJsonLine(CancelTaskResponse.toJSON(response)));
     const task = response.task;
     const done = task && FINISHED.has(task.state);
     io.out(done ? `task ${id} ${taskStateLabel(task)}${onAgent(agent)}\n` : `cancelling task ${id}${onAgent(agent)}: SIGTERM sent\n`);
@@ -256,7 +256,7 @@ ${ROUTE_FLAG_HELP}`,
         copyTaskLog(caller, id, {
           follow: values.follow,
           signal: interrupt.signal,
-          emit: (chunk) => (values.json ? io.out(formatJsonLine(FollowTaskLogResponse.toJSON(chunk))) : io.outBytes(chunk.data)),
+          emit: (chunk) => (values.json ? io.outExact(formatJsonLine(FollowTaskLogResponse.toJSON(chunk))) : io.outBytes(chunk.data)),
           notice: (text) => io.err(text),
         }),
       );

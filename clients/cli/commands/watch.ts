@@ -49,7 +49,8 @@ async function liveSessionTable(coordinator: CoordinatorClient, io: CliIo, signa
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
     timer = undefined;
-    io.out(CLEAR_SCREEN + board.render());
+    io.outExact(CLEAR_SCREEN);
+    io.out(board.render());
   };
   let remaining = limit;
   try {
@@ -107,7 +108,7 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
           const request = fromStart ? { initialSnapshot: true } : { fromRevision: after };
           const stream = coordinator.watch(request, { signal: interrupt.signal });
           for await (const response of stream) {
-            io.out(values.json ? formatJsonLine(WatchResponse.toJSON(response)) : coordinatorLine(response));
+            values.json ? io.outExact(formatJsonLine(WatchResponse.toJSON(response))) : io.out(coordinatorLine(response));
             if (--remaining === 0) break;
           }
         });
@@ -123,7 +124,7 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
           onReconnect: (info) => io.err(reconnectNotice(info)),
         });
         for await (const event of events) {
-          io.out(values.json ? formatJsonLine(Event.toJSON(event)) : eventLine(event));
+          values.json ? io.outExact(formatJsonLine(Event.toJSON(event))) : io.out(eventLine(event));
           if (--remaining === 0) break;
         }
       });

@@ -1,3 +1,5 @@
+import { terminalSafe } from './terminal-safe.js';
+
 const BAR_WIDTH = 24;
 
 /**
@@ -15,7 +17,7 @@ export class ProgressLine {
 
   update(percent: number, message: string): void {
     const clamped = Math.max(0, Math.min(100, Math.round(percent)));
-    const text = `${String(clamped).padStart(3)}% ${message}`;
+    const text = `${String(clamped).padStart(3)}% ${terminalSafe(message)}`;
     if (text === this.last) return;
     this.last = text;
     if (!this.inPlace) return this.write(`${text.trimStart()}\n`);

@@ -15,6 +15,10 @@ export function branchNameProblem(name: string): string | undefined {
   if (name.includes('@{')) return "contains '@{'";
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, control character or one of ~ ^ : ? * [ \\';
+  // Valid to git, but mistakes: `refs/heads/x` would make a branch named refs/heads/refs/heads/x,
+  // and invisible direction overrides make a name read as another.
+  if (name.startsWith('refs/')) return "starts with 'refs/' (give the short name: x, not refs/heads/x)";
+  if (/[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/.test(name)) return 'contains an invisible or bidirectional control character';
   for (const component of name.split('/')) {
     if (component.startsWith('.')) return "has a component starting with '.'";
     if (component.endsWith('.lock')) return "has a component ending with '.lock'";

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service.js';
-import { JobKind, type Job } from '../../../gen/grove/agent/v1/resources.js';
+import { JobKind, JobState, type Job } from '../../../gen/grove/agent/v1/resources.js';
+import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
 import { isWellFormedId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
@@ -134,8 +135,8 @@ export class JobService {
   async list(request: { pageSize: number; pageToken: string; state: number; kind: number; repoId: string }) {
     const size = pageSize(request.pageSize);
     const after = decodePageToken(request.pageToken);
-    const state = request.state ? jobStateFromProto(request.state) : undefined;
-    const kind = request.kind ? jobKindFromProto(request.kind) : undefined;
+    const state = checkedEnumFilter(JobState, request.state, 'state') ? jobStateFromProto(request.state) : undefined;
+    const kind = checkedEnumFilter(JobKind, request.kind, 'kind') ? jobKindFromProto(request.kind) : undefined;
     const repoId = request.repoId ? (await this.repos.find(request.repoId)).id : undefined;
     return this.store.readConsistent(async (em) => {
       const rows = await em.find(

@@ -7,6 +7,7 @@ import {
 import type { Command, CommandResult } from '../../../gen/grove/link/v1/link.js';
 import { GroveError } from '../../common/errors.js';
 import { toWireFailure } from '../../common/error-mapping.js';
+import { guardRequest } from '../../common/request-guard.js';
 import type { Logger } from '../../common/logging.js';
 
 /** Runs one command from the coordinator and answers its result; never throws. */
@@ -114,6 +115,7 @@ export function createCommandDispatcher(impl: AgentServiceImplementation, log: L
       signal: timeout ? AbortSignal.any([signal, timeout]) : signal,
     };
     try {
+      guardRequest(request);
       const response = await handlers[key]!(request, context);
       const encoded = method.responseType.encode(method.responseType.fromPartial(response)).finish();
       return { requestId, code: Status.OK, reason: '', message: '', response: Buffer.from(encoded) };

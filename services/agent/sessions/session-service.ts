@@ -3,11 +3,12 @@ import { rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
-import type { Orphan, PreservedRef, Session } from '../../../gen/grove/agent/v1/resources.js';
+import { SessionState, type Orphan, type PreservedRef, type Session } from '../../../gen/grove/agent/v1/resources.js';
+import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
-import { newId } from '../../common/ids.js';
+import { checkRequestId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
-import { decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
+import { checkLabels, decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../domain/branch-name.js';
 import type { WorktreeTransition } from '../domain/worktree-lifecycle.js';
@@ -112,7 +113,8 @@ export class SessionService {
     if (request.base && (request.base.startsWith('-') || request.base.length > 256 || /[\s\0]/.test(request.base))) {
       throw invalidArgument('BAD_BASE', `base "${request.base}" is not a usable revision`);
     }
-    for (const key of Object.keys(request.labels)) parseLabels(`${key}=x`);
+    checkLabels(request.labels);
+    checkRequestId(request.requestId);
     if (request.requestId) {
       const existing = await this.store.read().findOne(SessionSchema, { requestId: request.requestId });
       if (existing) return this.get(existing.id);
@@ -319,7 +321,7 @@ export class SessionService {
     const size = pageSize(request.pageSize);
     const after = decodePageToken(request.pageToken);
     const selector = parseLabels(request.labelSelector);
-    const state = request.state ? sessionStateFromProto(request.state) : undefined;
+    const state = checkedEnumFilter(SessionState, request.state, 'state') ? sessionStateFromProto(request.state) : undefined;
     const repoId = request.repoId ? (await this.repos.find(request.repoId)).id : undefined;
     return this.store.readConsistent(async (em) => {
       const sessions: Session[] = [];

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
-import type { RecoverySummary, Task } from '../../../gen/grove/agent/v1/resources.js';
+import { TaskState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
+import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
-import { isWellFormedId, newId } from '../../common/ids.js';
+import { checkRequestId, isWellFormedId, newId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
@@ -39,9 +40,15 @@ export interface TaskServiceOptions {
 }
 
 const MAX_ARGS = 1024;
+// The kernel's MAX_ARG_STRLEN: one argument or one KEY=value string, its NUL included.
 const MAX_ARG_BYTES = 128 * 1024;
 const MAX_PROMPT_BYTES = 1024 * 1024;
 const MAX_ENV_BYTES = 256 * 1024;
+// ARG_MAX on Linux with the default 8 MiB stack is 2 MiB for argv and environment together
+// (strings, their NULs and a pointer each); the rest of the budget is left for the shell.
+const MAX_EXEC_BYTES = 2 * 1024 * 1024 - 64 * 1024;
+// A prompt this small also travels as $GROVE_PROMPT; every prompt is in $GROVE_PROMPT_FILE.
+const MAX_PROMPT_IN_ENV = 64 * 1024;
 const TAIL_BYTES = 2048;
 const MAX_READ = 1024 * 1024;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -150,20 +157,47 @@ export class TaskService {
   private validate(request: StartTaskRequest): void {
     if (!request.sessionId) throw invalidArgument('SESSION_REQUIRED', 'a session id is required');
     if (!isWellFormedId('ses', request.sessionId)) throw invalidArgument('BAD_SESSION_ID', 'not a session id');
+    checkRequestId(request.requestId);
     if (request.argv.length === 0 || !request.argv[0]) throw invalidArgument('ARGV_REQUIRED', 'a command (argv) is required');
     if (request.argv.length > MAX_ARGS) throw invalidArgument('ARGV_TOO_LONG', `at most ${MAX_ARGS} arguments`);
-    for (const arg of request.argv) {
-      if (arg.includes('\0') || Buffer.byteLength(arg) > MAX_ARG_BYTES) {
-        throw invalidArgument('BAD_ARGUMENT', 'an argument contains NUL or is over 128 KiB');
+    request.argv.forEach((arg, i) => {
+      if (arg.includes('\0')) throw invalidArgument('BAD_ARGUMENT', `argument ${i} contains a NUL byte`);
+      if (Buffer.byteLength(arg) + 1 > MAX_ARG_BYTES) {
+        throw invalidArgument('ARGUMENT_TOO_LONG', `argument ${i} is ${Buffer.byteLength(arg)} bytes; the kernel takes at most ${MAX_ARG_BYTES - 1}`);
       }
-    }
+    });
     if (Buffer.byteLength(request.prompt) > MAX_PROMPT_BYTES) throw invalidArgument('PROMPT_TOO_LONG', 'the prompt is over 1 MiB');
     let envBytes = 0;
     for (const [key, value] of Object.entries(request.env)) {
-      if (!ENV_KEY.test(key) || value.includes('\0')) throw invalidArgument('BAD_ENV', `environment variable "${key}" is not valid`);
-      envBytes += key.length + Buffer.byteLength(value);
+      if (!ENV_KEY.test(key.slice(0, 256)) || key.length > 256 || value.includes('\0')) {
+        throw invalidArgument('BAD_ENV', `environment variable "${key.slice(0, 64)}" is not valid`);
+      }
+      const bytes = key.length + 1 + Buffer.byteLength(value) + 1;
+      if (bytes > MAX_ARG_BYTES) {
+        throw invalidArgument('ENV_VALUE_TOO_LONG', `environment variable ${key} is ${bytes} bytes; the kernel takes at most ${MAX_ARG_BYTES} per variable`);
+      }
+      envBytes += bytes;
     }
     if (envBytes > MAX_ENV_BYTES) throw invalidArgument('ENV_TOO_LARGE', 'the environment is over 256 KiB');
+    // What exec will be handed in all: the argv plus the environment the runner builds.
+    const env = this.taskEnv({ id: 'tsk_x', sessionId: request.sessionId, prompt: request.prompt, env: request.env });
+    const strings = [...request.argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+    const total = strings.reduce((sum, text) => sum + Buffer.byteLength(text) + 1 + 8, 8);
+    if (total > MAX_EXEC_BYTES) {
+      throw invalidArgument('EXEC_TOO_LARGE', `the command and its environment take ${total} bytes; the kernel takes at most ${MAX_EXEC_BYTES}`);
+    }
+  }
+
+  /** The environment a task runs with: the agent's (less GROVE_*), the request's, and Grove's own. */
+  private taskEnv(task: Pick<TaskRow, 'id' | 'sessionId' | 'prompt' | 'env'>, runDir = ''): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && !key.startsWith('GROVE_')) env[key] = value;
+    }
+    Object.assign(env, task.env, { GROVE_TASK_ID: task.id, GROVE_SESSION_ID: task.sessionId });
+    if (Buffer.byteLength(task.prompt) <= MAX_PROMPT_IN_ENV) env.GROVE_PROMPT = task.prompt;
+    env.GROVE_PROMPT_FILE = join(runDir || this.tasksDir, 'prompt.txt');
+    return env;
   }
 
   /** The session's first repo: the first named at creation (row insertion order). */
@@ -202,11 +236,8 @@ export class TaskService {
       return;
     }
     mkdirSync(task.runDir, { recursive: true });
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !key.startsWith('GROVE_')) env[key] = value;
-    }
-    Object.assign(env, task.env, { GROVE_TASK_ID: task.id, GROVE_SESSION_ID: task.sessionId, GROVE_PROMPT: task.prompt });
+    const env = this.taskEnv(task, task.runDir);
+    writeFileSync(env.GROVE_PROMPT_FILE!, task.prompt);
     writeFileSync(join(task.runDir, 'spec.json'), JSON.stringify({ argv: task.argv, cwd: task.cwd, env, logCapBytes: this.logCapBytes }));
     // RUNNING (pid 0: starting) is durable before the spawn: after a crash in between, recovery
     // finds the runner through runner.json instead of starting the task a second time.
@@ -438,7 +469,7 @@ export class TaskService {
   async list(request: { sessionId: string; pageSize: number; pageToken: string; state: number }) {
     const size = pageSize(request.pageSize);
     const after = decodePageToken(request.pageToken);
-    const state = request.state ? taskStateFromProto(request.state) : undefined;
+    const state = checkedEnumFilter(TaskState, request.state, 'state') ? taskStateFromProto(request.state) : undefined;
     if (request.sessionId) await this.sessions.get(request.sessionId);
     return this.store.readConsistent(async (em) => {
       const rows = await em.find(

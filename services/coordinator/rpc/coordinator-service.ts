@@ -6,7 +6,9 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { JobState, SessionState, TaskState } from '../../../gen/grove/agent/v1/resources.js';
 import type { Logger } from '../../common/logging.js';
 import { matchesLabels, parseLabels } from '../../common/paging.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
@@ -196,7 +198,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
     async listAgents(request) {
       const selector = parseLabels(request.labelSelector);
       const revision = projection.revision;
-      const wanted = request.status === AgentStatus.AGENT_STATUS_UNSPECIFIED ? undefined : request.status;
+      const wanted = checkedEnumFilter(AgentStatus, request.status, 'status');
       const now = Date.now();
       const agents = registry
         .list()
@@ -231,7 +233,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
     async listSessions(request) {
       const filter: FacetFilter = [
         ...agentGroup(request.agent),
-        ...(request.state ? [[stateFacet(request.state)]] : []),
+        ...(checkedEnumFilter(SessionState, request.state, 'state') ? [[stateFacet(request.state)]] : []),
         ...(request.repo ? [[repoIdFacet(request.repo), repoNameFacet(request.repo)]] : []),
         ...Object.entries(parseLabels(request.labelSelector)).map(([k, v]) => [labelFacet(k, v)]),
       ];
@@ -262,7 +264,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       const filter: FacetFilter = [
         ...agentGroup(request.agent),
         ...(request.sessionId ? [[sessionFacet(request.sessionId)]] : []),
-        ...(request.state ? [[stateFacet(request.state)]] : []),
+        ...(checkedEnumFilter(TaskState, request.state, 'state') ? [[stateFacet(request.state)]] : []),
       ];
       const revision = projection.revision;
       const { page, nextPageToken } = pageFromIndex(index.tasks, filter, request, (ref) => {
@@ -281,7 +283,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       }
       const filter: FacetFilter = [
         ...agentGroup(request.agent),
-        ...(request.state ? [[stateFacet(request.state)]] : []),
+        ...(checkedEnumFilter(JobState, request.state, 'state') ? [[stateFacet(request.state)]] : []),
         ...(request.repo ? [repoGroup] : []),
       ];
       const revision = projection.revision;
