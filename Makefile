@@ -5,7 +5,7 @@ GEN_STAMP := gen/descriptors.binpb
 PROTO_SRC := $(shell find proto -name '*.proto') buf.yaml buf.gen.yaml
 BUILD_STAMP := dist/.built
 
-.PHONY: all deps proto build test demo bench clean lint
+.PHONY: all deps proto build test demo bench clean lint fuzz
 
 all: build
 
@@ -40,6 +40,11 @@ test: build
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \
 	  status=$$?; node scripts/test-summary.mjs .grove/vitest-results.json; exit $$status
+
+# A longer fuzzing run with a fresh seed (make test runs a short one with a fixed seed).
+FUZZ_RUNS ?= 500
+fuzz: build
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} npx vitest run test/fuzz.test.ts
 
 demo: build
 	bash scripts/demo.sh

@@ -95,7 +95,7 @@ export async function startFleet(address: string, options: FleetOptions): Promis
     outbox.push({
       message: {
         $case: 'hello',
-        value: { agentId: id, name, labels: { sim: 'yes' }, version: 'bench', revision, oldestRevision: 1, instanceId: id },
+        value: { agentId: id, name, labels: { sim: 'yes' }, version: 'bench', revision, oldestRevision: 1, instanceId: id, agentNonce: Buffer.alloc(0) },
       },
     });
     const responses = createClient(LinkServiceDefinition, channel).connect(outbox.drain(stop.signal), { signal: stop.signal });

@@ -37,7 +37,7 @@ export async function measureListHandler(
       const id = newId('agt');
       const name = `sim-${a}`;
       names.push(name);
-      await registry.connected({ agentId: id, name, labels: {}, version: 'bench', revision: 1, oldestRevision: 1, instanceId: id }, new Date());
+      await registry.connected({ agentId: id, name, labels: {}, version: 'bench', revision: 1, oldestRevision: 1, instanceId: id, agentNonce: Buffer.alloc(0) }, new Date());
       const repo: Repo = { id: newId('rep'), name: 'app', path: `/src/${a}`, defaultBranch: 'main', createTime: undefined, keepIgnored: [] };
       const sessions = Array.from({ length: sessionsPerAgent }, (_, i) => sessionOf(a, i, repo, 10));
       projection.replace(id, { revision: 1, repos: [repo], sessions, tasks: [], jobs: [], syncs: [], locks: [] });

@@ -9,6 +9,8 @@ import {
   type CoordinatorServiceClient,
 } from '../gen/grove/coordinator/v1/coordinator_service.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
+import { agentClient } from './helpers/grpc.js';
+import { LinkState } from '../gen/grove/agent/v1/agent_service.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('coordinator bearer token', () => {
@@ -41,22 +43,21 @@ describe('coordinator bearer token', () => {
     tmp.remove();
   });
 
-  it('refuses a link with the wrong token, logging it, and never registers that agent', async () => {
+  it('refuses a link with the wrong token: the agent says why, and the coordinator never registers it', async () => {
     const agent = await startAgentProcess({
       dataDir: join(tmp.path, 'intruder'),
       extraArgs: ['--coordinator', coordinator.address, '--name', 'intruder', '--token-file', wrongToken],
     });
     processes.push(agent);
-    await waitFor(
-      () => coordinator.stderr().includes('call refused') || undefined,
-      'the coordinator to log the refused link',
-    );
-    const refusal = coordinator.stderr().split('\n').find((line) => line.includes('call refused'));
-    expect(refusal).toContain('/grove.link.v1.LinkService/Connect');
-    expect(refusal).toContain('BAD_TOKEN');
-    await waitFor(() => agent.stderr().includes('coordinator refused the link') || undefined, 'the agent to log the refusal');
+    const { client: agentApi, channel } = agentClient(agent.address, 'not-the-token');
+    channels.push(channel);
+    // The coordinator proves first; with another token its proof does not hold for this agent.
+    const link = await waitFor(async () => {
+      const info = (await agentApi.getAgentInfo({})).link!;
+      return info.state === LinkState.LINK_STATE_FAILING ? info : undefined;
+    }, 'the agent to give up on the link');
+    expect(link.lastError).toMatch(/could not prove it holds the shared token/);
     expect((await clientWith(bearer('the-right-token')).listAgents({})).agents).toEqual([]);
-    expect(coordinator.stderr()).not.toContain('agent linked');
   });
 
   it('answers UNAUTHENTICATED to clients without the token or with a wrong one', async () => {
@@ -65,6 +66,16 @@ describe('coordinator bearer token', () => {
       code: Status.UNAUTHENTICATED,
     });
     await expect(clientWith(bearer('the-right-token')).listAgents({})).resolves.toMatchObject({ agents: [] });
+  });
+
+  it('refuses an unauthenticated caller from its headers, before its body is buffered', async () => {
+    const peakRss = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${coordinator.child.pid}/status`, 'utf8'))![1]) * 1024;
+    const before = peakRss();
+    const huge = 'x'.repeat(60 * 1024 * 1024); // under the 64 MiB message limit, so only auth can stop it
+    await expect(clientWith().listAgents({ labelSelector: huge })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+    await expect(clientWith(bearer('not-the-token')).listAgents({ labelSelector: huge })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+    // Buffering either request would have raised the peak by 60 MiB at least.
+    expect(peakRss() - before).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('links an agent that presents the right token', async () => {
@@ -79,6 +90,9 @@ describe('coordinator bearer token', () => {
       return found.length > 0 ? found : undefined;
     }, 'the member agent to link');
     expect(agents.map((a) => a.name)).toEqual(['member']);
+    const { client: agentApi, channel } = agentClient(processes[processes.length - 1]!.address, 'the-right-token');
+    channels.push(channel);
+    expect((await agentApi.getAgentInfo({})).link).toEqual({ coordinator: coordinator.address, state: LinkState.LINK_STATE_CONNECTED, lastError: '' });
   });
 });
 

@@ -1,16 +1,23 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentClient } from './helpers/grpc.js';
+import { makeRepo } from './helpers/git-repo.js';
 import { AGENT_MAIN, CLI, COORDINATOR_MAIN, startAgentProcess, startCoordinatorProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
 
 /** Runs an entry point to its end; a service that cannot start must exit by itself. */
 function runToExit(main: string, args: string[]): Promise<{ code: number | null; lastLine: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GROVE_LOG_LEVEL: 'error' } });
+    // A service that does not exit by itself is the failure under test: it is ended, not awaited.
+    const child = spawn(process.execPath, [main, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, GROVE_LOG_LEVEL: 'error' },
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('exit', (code) => {
@@ -90,5 +97,43 @@ describe('a service that cannot start says why in one line and exits', () => {
     const viaCli = await runToExit(CLI, ['agent', 'serve', '--listen', '127.0.0.1:0', '--data-dir', join(tmp.path, 'flags'), ...flags]);
     expect(viaCli.code).toBe(2);
     expect(viaCli.lastLine).toMatch(message);
+  });
+});
+
+describe('a lost database', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.remove());
+
+  it('is refused while Grove worktrees it does not know sit under the root; accepted, they are orphans, untouched', async () => {
+    const dataDir = join(tmp.path, 'agent');
+    const root = join(tmp.path, 'wt');
+    const args = ['--worktree-root', root];
+    const agent = await startAgentProcess({ dataDir, extraArgs: args });
+    const { client, channel } = agentClient(agent.address);
+    const repoPath = makeRepo(join(tmp.path, 'repo'));
+    const repo = (await client.addRepo({ path: repoPath, name: 'repo', keepIgnored: [] })).repo!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'kept', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const wt = session.worktrees[0]!.path;
+    writeFileSync(join(wt, 'work.txt'), 'uncommitted\n');
+    channel.close();
+    await agent.stop();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `agent.sqlite${suffix}`), { force: true });
+
+    const refused = await runToExit(AGENT_MAIN, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args]);
+    expect(refused.code).toBe(1);
+    expect(refused.lastLine).toMatch(new RegExp(`holds 1 Grove worktree\\(s\\) \\(${session.id}/repo\\) that the database .* has no record of`));
+    expect(refused.lastLine).toMatch(/--accept-unknown-worktrees/);
+    expect(readFileSync(join(wt, 'work.txt'), 'utf8')).toBe('uncommitted\n');
+
+    const accepted = await startAgentProcess({ dataDir, extraArgs: [...args, '--accept-unknown-worktrees'] });
+    const again = agentClient(accepted.address);
+    try {
+      const { orphans } = await again.client.listOrphans({});
+      expect(orphans.map((o) => o.path)).toContain(join(root, session.id));
+      expect(readFileSync(join(wt, 'work.txt'), 'utf8')).toBe('uncommitted\n');
+    } finally {
+      again.channel.close();
+      await accepted.stop();
+    }
   });
 });

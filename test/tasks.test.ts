@@ -54,7 +54,8 @@ describe('tasks, supervision and locks', () => {
   const until = (id: string, state: TaskState, timeoutMs = 45_000) =>
     waitFor(async () => {
       const task = await client.getTask({ id });
-      return task.state === state ? task : undefined;
+      // RUNNING is recorded before the runner is spawned: running means with its pid.
+      return task.state === state && (state !== TaskState.TASK_STATE_RUNNING || task.pid > 0) ? task : undefined;
     }, `task ${id} to be ${TaskState[state]}`, timeoutMs);
   const ended = (id: string) =>
     waitFor(async () => {

@@ -9,6 +9,7 @@ export const GLOBAL_OPTIONS = {
   coordinator: { type: 'string' },
   'token-file': { type: 'string' },
   'tls-ca': { type: 'string' },
+  timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const satisfies OptionsConfig;
 
@@ -17,6 +18,8 @@ export const GLOBAL_FLAGS_HELP = `  --agent HOST:PORT        agent to call (env 
                            as a flag, it also sends agent verbs through it (routed, see --on)
   --token-file FILE        send the bearer token in FILE
   --tls-ca FILE            dial over TLS, verifying the server with this CA
+  --timeout DURATION       how long to wait for an answer (default 10s; 10m for kill,
+                           cleanup, restore and preserved apply, which may move many files)
   --json                   proto3 JSON: one object per command, one line per streamed event
   -h, --help               show help for the verb`;
 

@@ -7,7 +7,7 @@ import {
 import type { GlobalValues } from './args.js';
 import type { CliIo } from './cli-io.js';
 import { withAgent, withCoordinator } from './connect.js';
-import { agentTarget, coordinatorTarget } from './target.js';
+import { agentTarget, coordinatorTarget, LONG_CALL_DEADLINE_MS } from './target.js';
 import { UsageError } from './usage-error.js';
 
 type CallerValues = GlobalValues & { on?: string | undefined };
@@ -17,14 +17,21 @@ type CallerValues = GlobalValues & { on?: string | undefined };
  * `--coordinator` is given (the flag, not GROVE_COORDINATOR, so where a call goes is always
  * explicit on the command line), to the agent otherwise.
  */
-export async function withCaller<T>(values: CallerValues, io: CliIo, work: (caller: AgentCaller) => Promise<T>): Promise<T> {
+export async function withCaller<T>(
+  values: CallerValues,
+  io: CliIo,
+  work: (caller: AgentCaller) => Promise<T>,
+  options: { long?: boolean } = {},
+): Promise<T> {
+  // Work that may move many files must not be reported as failed while it still succeeds.
+  const fallback = options.long ? LONG_CALL_DEADLINE_MS : undefined;
   if (values.coordinator) {
-    return withCoordinator(coordinatorTarget(values, io), (coordinator) =>
+    return withCoordinator(coordinatorTarget(values, io, fallback), (coordinator) =>
       work(routedAgentCaller(coordinator, { agent: values.on })),
     );
   }
   if (values.on) throw new UsageError('--on AGENT needs --coordinator HOST:PORT: only a coordinator routes calls');
-  return withAgent(agentTarget(values, io), (agent) => work(directAgentCaller(agent)));
+  return withAgent(agentTarget(values, io, fallback), (agent) => work(directAgentCaller(agent)));
 }
 
 /**

@@ -16,6 +16,13 @@ export interface AgentIdentity {
   version: string;
 }
 
+/** The agent's link as the agent sees it, for GetAgentInfo (and so for people). */
+export interface LinkStatus {
+  coordinator: string;
+  state: 'disabled' | 'connecting' | 'connected' | 'failing';
+  lastError: string;
+}
+
 /** The services one agent process is made of, handed to handlers and the link. */
 export interface AgentContext {
   identity: AgentIdentity;
@@ -28,6 +35,8 @@ export interface AgentContext {
   locks: LockService;
   jobs: JobService;
   syncs: SyncService;
+  /** Updated by the link as it connects, is welcomed and fails. */
+  link: LinkStatus;
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

@@ -14,6 +14,8 @@ import { JobService } from './jobs/job-service.js';
 import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
 import { startHoldingDataDir } from '../common/data-dir-lock.js';
+import { StartupError } from '../common/startup-error.js';
+import { groveWorktreesUnder } from './recovery/unknown-worktrees.js';
 import { SyncService } from './sync/sync-service.js';
 import { TaskService } from './tasks/task-service.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
@@ -27,6 +29,8 @@ export interface AgentOptions {
   listen: string;
   dataDir: string;
   worktreeRoot?: string | undefined;
+  /** Start even when the database knows none of the worktrees under the root (they become orphans). */
+  acceptUnknownWorktrees?: boolean | undefined;
   coordinator?: string | undefined;
   name?: string | undefined;
   labels?: Record<string, string> | undefined;
@@ -59,6 +63,25 @@ const DEFAULT_EVENT_RETENTION = 10_000;
 const DEFAULT_RETRY_INTERVAL_MS = 1000;
 const DEFAULT_SYNC_PROBE_MS = 2000;
 
+/**
+ * A brand-new database (no agent identity yet) while Grove's worktrees sit under the root
+ * means the old one was lost (deleted, emptied, or another data dir pointed at the same
+ * root): starting on it would present the user's work as strangers. Refused, saying what
+ * was found, unless the user accepts them as orphans (listed by `grove orphans ls`, never
+ * deleted). A database that has its identity is never refused: worktrees it does not know
+ * are ordinary orphans (a crash between making one and recording it).
+ */
+async function refuseLostDatabase(store: Store, root: string, file: string, accept: boolean): Promise<void> {
+  if (accept || (await store.read().findOne(MetaSchema, { key: 'agent_id' }))) return;
+  const found = groveWorktreesUnder(root);
+  if (found.length === 0) return;
+  const listed = found.slice(0, 3).join(', ') + (found.length > 3 ? `, and ${found.length - 3} more` : '');
+  throw new StartupError(
+    `the worktree root ${root} holds ${found.length} Grove worktree(s) (${listed}) that the database ${file} has no record of: ` +
+      'was it deleted or replaced? Restore it, or start with --accept-unknown-worktrees to keep them as orphans (nothing is deleted)',
+  );
+}
+
 async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
   const id = await store.transact(async ({ em }) => {
     const existing = await em.findOne(MetaSchema, { key: 'agent_id' });
@@ -89,6 +112,10 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     Math.max(1, options.eventRetention ?? DEFAULT_EVENT_RETENTION),
   );
   const store = new Store(orm, events);
+  await refuseLostDatabase(store, worktreeRoot, join(dataDir, 'agent.sqlite'), options.acceptUnknownWorktrees ?? false).catch(async (err: unknown) => {
+    await orm.close();
+    throw err;
+  });
   const identity = await loadIdentity(store, options);
   const shutdown = new AbortController();
   const realRoot = realpathSync(worktreeRoot);
@@ -134,6 +161,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     locks,
     jobs,
     syncs,
+    link: { coordinator: options.coordinator ?? '', state: options.coordinator ? 'connecting' : 'disabled', lastError: '' },
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };

@@ -11,17 +11,22 @@ import {
   parseServeFlags,
 } from '../common/serve-flags.js';
 import { startAgent } from './agent.js';
+import { hostOf, isLoopbackHost } from '../common/loopback.js';
 
 export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --listen HOST:PORT        address to bind (default 127.0.0.1:7420; port 0 picks a free one)
   --data-dir DIR            database and task logs (default .grove/agent)
   --worktree-root DIR       where session worktrees go (default DATA_DIR/worktrees)
+  --accept-unknown-worktrees  start although the database knows none of Grove's worktrees
+                            under the root (a lost database); they are kept as orphans
   --coordinator HOST:PORT   dial out to this coordinator and hold a link to it
   --name NAME               agent name shown by the coordinator (default: host name)
   --labels k=v,...          labels for routing by selector
   --token-file FILE         shared bearer token required from clients and sent on the link
   --tls-cert FILE --tls-key FILE   serve TLS
   --coordinator-ca FILE     verify the coordinator's TLS certificate with this CA
+  --allow-plaintext-link    link to a coordinator off this machine without TLS (its traffic,
+                            and so its commands, can then be read and relayed on the way)
   --ready-file FILE         also write the bound address here (atomically)
   --event-retention N       events kept before compaction (default 10000)
   --heartbeat DURATION      link heartbeat interval (default 2s)
@@ -34,6 +39,16 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 
+/** A link to another machine without TLS is a choice to make out loud, not a default. */
+function plaintextLinkChecked(coordinator: string | undefined, caFile: string | undefined, allowed: boolean): string | undefined {
+  if (coordinator && !caFile && !allowed && !isLoopbackHost(hostOf(coordinator))) {
+    throw new Error(
+      `--coordinator ${coordinator} is not on this machine: give --coordinator-ca to verify it over TLS, or --allow-plaintext-link`,
+    );
+  }
+  return caFile;
+}
+
 /** `grove agent serve`: runs until SIGTERM/SIGINT. */
 export async function serveAgent(argv: string[]): Promise<void> {
   const { options, readyFile } = parseServeFlags(() => {
@@ -45,10 +60,12 @@ export async function serveAgent(argv: string[]): Promise<void> {
         listen: { type: 'string', default: '127.0.0.1:7420' },
         'data-dir': { type: 'string', default: '.grove/agent' },
         'worktree-root': { type: 'string' },
+        'accept-unknown-worktrees': { type: 'boolean', default: false },
         coordinator: { type: 'string' },
         name: { type: 'string' },
         labels: { type: 'string', default: '' },
         'coordinator-ca': { type: 'string' },
+        'allow-plaintext-link': { type: 'boolean', default: false },
         'event-retention': { type: 'string' },
         heartbeat: { type: 'string' },
         'task-retention': { type: 'string' },
@@ -65,11 +82,12 @@ export async function serveAgent(argv: string[]): Promise<void> {
       listen: values.listen,
       dataDir: values['data-dir'],
       worktreeRoot: values['worktree-root'],
+      acceptUnknownWorktrees: values['accept-unknown-worktrees'],
       coordinator: values.coordinator,
       name: values.name,
       labels: parseLabels(values.labels),
       ...securityFromFlags(values),
-      coordinatorCaFile: values['coordinator-ca'],
+      coordinatorCaFile: plaintextLinkChecked(values.coordinator, values['coordinator-ca'], values['allow-plaintext-link']),
       eventRetention: retention,
       heartbeatMs: optionalDuration(values.heartbeat),
       taskRetention: positiveInteger(values['task-retention'], '--task-retention'),

@@ -1,6 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Status, type ServerMiddleware, ServerError } from 'nice-grpc-common';
+import {
+  Metadata,
+  ServerInterceptingCall,
+  status as Status,
+  type StatusObject,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
 import { REASON_TRAILER } from './errors.js';
 import type { Logger } from './logging.js';
 
@@ -14,32 +21,77 @@ export function readTokenFile(path: string): string {
 }
 
 // Hash both sides so the comparison is constant-time whatever the lengths.
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
 }
 
+/** Calls that prove nothing with a bearer token: health probes, and the agent link (in-stream). */
+const UNAUTHENTICATED_PATHS = [HEALTH_PREFIX, '/grove.link.v1.LinkService/'];
+
+/**
+ * A call whose credentials are checked from its headers alone, before a byte of its body is
+ * read: grpc-js keeps the HTTP/2 stream paused until the first read, and this call holds
+ * that read back until the bearer token matched. A caller without the token costs the
+ * server one header block, never a buffered request.
+ */
+type Refusal = Pick<StatusObject, 'code' | 'details'> & { metadata: Metadata };
+
+class AuthenticatedCall extends ServerInterceptingCall {
+  private verified = false;
+  private readWanted = false;
+
+  constructor(next: ServerInterceptingCallInterface, refusal: (metadata: Metadata) => Refusal | undefined) {
+    super(next, {
+      start: (startNext) =>
+        startNext({
+          onReceiveMetadata: (metadata, metadataNext) => {
+            const refused = refusal(metadata);
+            if (refused) {
+              this.sendStatus(refused);
+              return;
+            }
+            this.verified = true;
+            metadataNext(metadata);
+            if (this.readWanted) this.readNow();
+          },
+        }),
+    });
+  }
+
+  override startRead(): void {
+    if (this.verified) this.readNow();
+    else this.readWanted = true;
+  }
+
+  private readNow(): void {
+    this.readWanted = false;
+    super.startRead();
+  }
+}
+
 /**
  * Requires `authorization: Bearer <token>` on every call but health checks (probes carry no
- * credentials). With no token configured every call passes: the default bind is loopback.
+ * credentials) and the agent link (which proves the token in-stream without revealing it).
  */
-export function authMiddleware(token: string | undefined, log?: Logger): ServerMiddleware {
-  return async function* auth(call, context) {
-    if (token !== undefined && !call.method.path.startsWith(HEALTH_PREFIX)) {
-      const header = context.metadata.get('authorization') ?? '';
+export function authInterceptor(token: string, log?: Logger): ServerInterceptor {
+  return (method, call) => {
+    if (UNAUTHENTICATED_PATHS.some((prefix) => method.path.startsWith(prefix))) return new ServerInterceptingCall(call);
+    return new AuthenticatedCall(call, (metadata) => {
+      const header = String(metadata.get('authorization')[0] ?? '');
       const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-      if (!presented || !sameSecret(presented, token)) {
-        const reason = presented ? 'BAD_TOKEN' : 'MISSING_TOKEN';
-        // Logged so an operator can tell a misconfigured agent or client from a silent one.
-        log?.warn({ method: call.method.path, peer: context.peer, reason }, 'call refused: bad or missing bearer token');
-        context.trailer.set(REASON_TRAILER, reason);
-        throw new ServerError(
-          Status.UNAUTHENTICATED,
-          presented ? 'bearer token does not match' : 'a bearer token is required',
-        );
-      }
-    }
-    return yield* call.next(call.request, context);
+      if (presented && sameSecret(presented, token)) return undefined;
+      const reason = presented ? 'BAD_TOKEN' : 'MISSING_TOKEN';
+      // Logged so an operator can tell a misconfigured agent or client from a silent one.
+      log?.warn({ method: method.path, peer: call.getPeer(), reason }, 'call refused: bad or missing bearer token');
+      const trailer = new Metadata();
+      trailer.set(REASON_TRAILER, reason);
+      return {
+        code: Status.UNAUTHENTICATED,
+        details: presented ? 'bearer token does not match' : 'a bearer token is required',
+        metadata: trailer,
+      };
+    });
   };
 }

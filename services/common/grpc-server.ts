@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
-import { authMiddleware } from './auth.js';
+import { authInterceptor } from './auth.js';
 import { withErrorMapping } from './error-mapping.js';
 import { StartupError } from './startup-error.js';
 import { withSafeDecoding } from './request-guard.js';
@@ -17,17 +17,20 @@ export interface TlsFiles {
 }
 
 /**
- * Snapshots and list pages can exceed gRPC's 4 MiB default (prompts and argv add up); a
- * message that can never be received would make an agent unable to ever join.
+ * What one message may be. Requests are bounded by their own field limits (a StartTask is
+ * at most a few MiB) and snapshots travel in 1 MiB chunks, so what a server receives stays
+ * well under this; answers (list pages, routed results) may be larger, and a caller's own
+ * channel takes them. Credentials are checked before any body is read (auth.ts), so only an
+ * authenticated caller can make a server hold a message of this size.
  */
-export const LARGE_MESSAGES = {
-  'grpc.max_receive_message_length': 256 * 1024 * 1024,
+export const MESSAGE_LIMITS = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 256 * 1024 * 1024,
 };
 
 // Agents keep their link alive with pings; the server must accept them.
 const SERVER_OPTIONS = {
-  ...LARGE_MESSAGES,
+  ...MESSAGE_LIMITS,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 5_000,
 };
@@ -76,7 +79,7 @@ function loadDescriptorSet(): Uint8Array {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   // Without a token there is nothing to check: no auth layer on every call's path.
   const server = options.token
-    ? createServer(SERVER_OPTIONS).use(authMiddleware(options.token, options.log))
+    ? createServer({ ...SERVER_OPTIONS, interceptors: [authInterceptor(options.token, options.log)] } as ChannelOptions)
     : createServer(SERVER_OPTIONS);
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));

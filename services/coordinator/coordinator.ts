@@ -145,6 +145,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
           graceMs: policy.graceMs,
           shutdown: shutdown.signal,
           onAgentChanged,
+          token: options.token,
           log: options.log.child({ component: 'link' }),
         }),
       );

@@ -50,15 +50,26 @@ export async function waitFor<T>(
  * Starts a built entry point with `--listen 127.0.0.1:0 --ready-file ...` appended and
  * resolves with its bound address once the ready file appears.
  */
+export interface SpawnChoices {
+  /** In a process group of its own, so a test can kill the group (signalGroup) as a cgroup kill would. */
+  detached?: boolean;
+  /** A command the service runs under, e.g. `ip netns exec NS`. */
+  wrapper?: string[];
+}
+
 export async function startService(
   main: string,
   args: string[],
   readyFile: string,
   env: Record<string, string> = {},
+  choices: SpawnChoices = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [main, ...args, '--ready-file', readyFile], {
+  const argv = [process.execPath, main, ...args, '--ready-file', readyFile];
+  const [command, ...rest] = [...(choices.wrapper ?? []), ...argv];
+  const child = spawn(command!, rest, {
     env: { ...process.env, GROVE_LOG_LEVEL: process.env.GROVE_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: choices.detached ?? false,
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -66,13 +77,17 @@ export async function startService(
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code ?? -1));
-  const address = await waitFor(
-    () => {
-      if (exitCode !== undefined) throw new Error(`exited with ${exitCode}: ${stderr.slice(-2000)}`);
-      return existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() || undefined : undefined;
-    },
-    `${main} to be ready`,
-  ).catch((err: Error) => {
+  // A process that exits before it is ready fails the start at once, not at the deadline.
+  const address = await Promise.race([
+    // (Polling stops once the process is gone; the race has failed by then.)
+    waitFor(
+      () => (exitCode !== undefined ? 'exited' : existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() || undefined : undefined),
+      `${main} to be ready`,
+    ),
+    exited.then((code) => {
+      throw new Error(`exited with ${code ?? 'a signal'}: ${stderr.slice(-2000)}`);
+    }),
+  ]).catch((err: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${err.message}\n${stderr.slice(-2000)}`);
   });
@@ -97,22 +112,27 @@ export interface AgentProcessOptions {
   readyFile?: string;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Where to listen (default 127.0.0.1:0). */
+  listen?: string;
+  spawn?: SpawnChoices;
 }
 
 export function startAgentProcess(options: AgentProcessOptions): Promise<ServiceProcess> {
   return startService(
     AGENT_MAIN,
-    ['--listen', '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
+    ['--listen', options.listen ?? '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
     options.readyFile ?? join(options.dataDir, `ready-${Date.now()}-${Math.random()}`),
     options.env,
+    options.spawn,
   );
 }
 
 export function startCoordinatorProcess(options: AgentProcessOptions): Promise<ServiceProcess> {
   return startService(
     COORDINATOR_MAIN,
-    ['--listen', '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
+    ['--listen', options.listen ?? '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
     options.readyFile ?? join(options.dataDir, `ready-${Date.now()}-${Math.random()}`),
     options.env,
+    options.spawn,
   );
 }

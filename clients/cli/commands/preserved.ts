@@ -58,9 +58,9 @@ was preserved on. The ref is kept until 'grove preserved drop'.`,
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [sessionId, repoId] = expectPositionals('preserved apply', positionals, ['SESSION', 'REPO']);
-    const { response, agent } = await withCaller(values, io, (caller) =>
-      caller.call('applyPreserved', { sessionId, repoId }),
-    );
+    const { response, agent } = await withCaller(values, io, (caller) => caller.call('applyPreserved', { sessionId, repoId }), {
+      long: true,
+    });
     if (values.json) return io.outExact(formatJsonLine(ApplyPreservedResponse.toJSON(response)));
     const worktree = response.session?.worktrees.find((w) => w.repoId === repoId || w.repoName === repoId);
     io.out(`applied the preserved work of ${worktree?.repoName ?? repoId} to ${worktree?.path ?? sessionId}${onAgent(agent)}\n`);

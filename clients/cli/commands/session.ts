@@ -182,7 +182,7 @@ exit status is 3. 'grove session cleanup' preserves such work and removes anyway
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('session kill', positionals, ['ID']);
-    const { response, agent } = await withCaller(values, io, (caller) => caller.call('killSession', { id }));
+    const { response, agent } = await withCaller(values, io, (caller) => caller.call('killSession', { id }), { long: true });
     if (values.json) io.outExact(formatJsonLine(KillSessionResponse.toJSON(response)));
     if (response.freed) {
       if (!values.json) io.out(`killed session ${id}${onAgent(agent)}: its worktrees are removed (restorable)\n`);
@@ -214,7 +214,7 @@ session, and only then removed. See 'grove preserved ls' and 'grove preserved ap
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('session cleanup', positionals, ['ID']);
-    const { response, agent } = await withCaller(values, io, (caller) => caller.call('cleanupSession', { id }));
+    const { response, agent } = await withCaller(values, io, (caller) => caller.call('cleanupSession', { id }), { long: true });
     if (values.json) return io.outExact(formatJsonLine(CleanupSessionResponse.toJSON(response)));
     const worktrees = response.session?.worktrees ?? [];
     const preserved = worktrees.filter((w) => w.preservedRef).length;
@@ -242,8 +242,11 @@ ${ROUTE_FLAG_HELP}`,
     if (values.all && values.coordinator && !values.on) {
       throw new UsageError('session restore: --all is per agent; with --coordinator, name it with --on AGENT');
     }
-    const { response, agent } = await withCaller(values, io, (caller) =>
-      caller.call('restoreSessions', { ids: positionals, all: values.all }),
+    const { response, agent } = await withCaller(
+      values,
+      io,
+      (caller) => caller.call('restoreSessions', { ids: positionals, all: values.all }),
+      { long: true },
     );
     if (values.json) io.outExact(formatJsonLine(RestoreSessionsResponse.toJSON(response)));
     else {

@@ -7,7 +7,7 @@ import type { AgentContext } from '../agent-context.js';
 import { createAgentServiceImpl } from '../rpc/agent-service.js';
 import { backoffDelay, LINK_BACKOFF } from './backoff.js';
 import { createCommandDispatcher } from './command-dispatch.js';
-import { runLinkConnection } from './link-connection.js';
+import { LinkAuthError, runLinkConnection } from './link-connection.js';
 
 export interface LinkOptions {
   /** host:port of the coordinator. */
@@ -60,13 +60,17 @@ export function startLink(options: LinkOptions): RunningLink {
             dispatch,
             heartbeatMs: options.heartbeatMs,
             log,
-            onWelcome: () => void (welcomedAt = Date.now()),
+            onWelcome: () => {
+              welcomedAt = Date.now();
+              Object.assign(options.context.link, { state: 'connected', lastError: '' });
+            },
           },
           signal,
         );
       } catch (err) {
         error = err;
       }
+      Object.assign(options.context.link, { state: 'failing', lastError: describeLinkFailure(error) });
       if (signal.aborted) break;
       // Only a link that stayed up a while resets the backoff: one that fails right after its
       // Welcome (a snapshot too large, a coordinator crashing on it) must not redial hot.
@@ -96,14 +100,20 @@ export function startLink(options: LinkOptions): RunningLink {
 // the log while the coordinator is away. A refused token is an error every time it repeats
 // at the cap, since only a person can fix it.
 function logFailure(log: Logger, error: unknown, failures: number, retryInMs: number): void {
-  const refused = error instanceof ClientError && error.code === Status.UNAUTHENTICATED;
+  const refused = (error instanceof ClientError && error.code === Status.UNAUTHENTICATED) || error instanceof LinkAuthError;
   if (error === undefined) {
     log.warn({ retryInMs }, 'coordinator ended the link; redialling');
   } else if (refused && (failures === 0 || failures % 10 === 0)) {
-    log.error({ err: error, retryInMs }, 'coordinator refused the link: check the token');
+    log.error({ err: error, retryInMs }, 'link not authenticated: check the token and the address');
   } else if (failures === 0) {
     log.warn({ err: error, retryInMs }, 'coordinator link failed; redialling');
   } else {
     log.debug({ err: error, retryInMs, failures }, 'coordinator link redial failed');
   }
+}
+
+function describeLinkFailure(error: unknown): string {
+  if (error === undefined) return 'the coordinator ended the link';
+  if (error instanceof ClientError) return `${Status[error.code]}: ${error.details}`;
+  return String((error as Error)?.message ?? error);
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { createChannel, createClient, Metadata, Status } from 'nice-grpc';
-import { LARGE_MESSAGES } from '../../common/grpc-server.js';
+import { createChannel, createClient, Status } from 'nice-grpc';
+import { linkProof, newNonce, NONCE_BYTES, proofMatches } from '../../common/link-proof.js';
+import { MESSAGE_LIMITS } from '../../common/grpc-server.js';
 
 // Keepalive pings notice a link that went silent (a NAT dropping its mapping) so the agent
 // redials instead of waiting for TCP to give up; snapshots can be large.
@@ -12,7 +13,7 @@ const LINK_CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
-  ...LARGE_MESSAGES,
+  ...MESSAGE_LIMITS,
 };
 import {
   LinkServiceDefinition,
@@ -20,6 +21,7 @@ import {
   type Welcome,
 } from '../../../gen/grove/link/v1/link.js';
 import { AsyncQueue } from '../../common/async-queue.js';
+import { chunkSnapshot } from '../../common/snapshot-chunks.js';
 import { GroveError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { AgentContext } from '../agent-context.js';
@@ -48,6 +50,11 @@ const DEFAULT_HEARTBEAT_MS = 2000;
 /** The link broke in a way the protocol forbids; the attempt ends and is retried. */
 class LinkProtocolError extends Error {
   override name = 'LinkProtocolError';
+}
+
+/** The peer at --coordinator did not prove it holds the shared token (or we lack one). */
+export class LinkAuthError extends Error {
+  override name = 'LinkAuthError';
 }
 
 /**
@@ -81,6 +88,7 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
     WELCOME_TIMEOUT_MS,
   );
 
+  const agentNonce = newNonce();
   try {
     const { oldest, newest } = await ctx.store.events.bounds();
     outbox.push({
@@ -94,16 +102,30 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
           revision: newest,
           oldestRevision: oldest,
           instanceId: INSTANCE_ID,
+          agentNonce,
         },
       },
     });
-    const metadata = options.token ? Metadata({ authorization: `Bearer ${options.token}` }) : Metadata();
-    const responses = client.connect(outbox.drain(attemptSignal), { signal: attemptSignal, metadata });
+    // No bearer token on the link: the token is proven in-stream, never sent (link.proto).
+    const responses = client.connect(outbox.drain(attemptSignal), { signal: attemptSignal });
     let welcomed = false;
+    let challenged = false;
     for await (const response of responses) {
       const message = response.message;
-      if (message?.$case === 'welcome') {
+      if (message?.$case === 'challenge') {
+        if (challenged || welcomed) throw new LinkProtocolError('the coordinator sent a challenge out of turn');
+        challenged = true;
+        if (!options.token) throw new LinkAuthError('the coordinator requires the shared token: start the agent with --token-file');
+        const { coordinatorNonce, coordinatorProof } = message.value;
+        if (coordinatorNonce.length !== NONCE_BYTES || !proofMatches(linkProof(options.token, 'coordinator', agentNonce, coordinatorNonce), coordinatorProof)) {
+          throw new LinkAuthError(`the peer at ${options.coordinator} could not prove it holds the shared token; not linking (wrong address, or a different token?)`);
+        }
+        outbox.push({ message: { $case: 'proof', value: { agentProof: linkProof(options.token, 'agent', agentNonce, coordinatorNonce) } } });
+      } else if (message?.$case === 'welcome') {
         if (welcomed) throw new LinkProtocolError('the coordinator sent a second welcome');
+        if (options.token && !challenged) {
+          throw new LinkAuthError(`the peer at ${options.coordinator} did not prove it holds the shared token; not linking, and running none of its commands`);
+        }
         welcomed = true;
         clearTimeout(welcomeTimer);
         const welcome = message.value;
@@ -167,9 +189,12 @@ async function streamChanges(
   while (!signal.aborted) {
     if (after === undefined) {
       const snapshot = await ctx.snapshot();
-      await outbox.waitForSpace(OUTBOX_LIMIT, signal);
-      if (signal.aborted) return;
-      outbox.push({ message: { $case: 'snapshot', value: snapshot } });
+      // In bounded chunks: no message grows with the agent's state (snapshot-chunks.ts).
+      for (const chunk of chunkSnapshot(snapshot)) {
+        await outbox.waitForSpace(OUTBOX_LIMIT, signal);
+        if (signal.aborted) return;
+        outbox.push({ message: { $case: 'snapshotChunk', value: chunk } });
+      }
       after = snapshot.revision;
       sent(after);
       log.debug({ revision: after }, 'snapshot sent');

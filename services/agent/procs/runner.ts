@@ -40,6 +40,19 @@ const TRIM_SLACK = 1024 * 1024;
 let logFd = openSync(logPath, 'a');
 let size = fstatSync(logFd).size;
 let dropped = 0;
+// Output that could not be written (a full disk): counted, never a reason to stop the task.
+let lost = 0;
+
+// The exit file's blocks are taken now, while there is room: when the task ends on a full
+// disk, its status is written into them in place, so it is never lost for want of space.
+const EXIT_RESERVED = 512;
+const reservedPath = join(runDir, 'exit.reserved');
+{
+  const fd = openSync(reservedPath, 'w');
+  writeSync(fd, Buffer.alloc(EXIT_RESERVED, 0x20));
+  fsyncSync(fd);
+  closeSync(fd);
+}
 
 function writeAtomically(name: string, content: string): void {
   const temp = join(runDir!, `${name}.tmp`);
@@ -66,18 +79,37 @@ function trimLog(): void {
 }
 
 function append(chunk: Buffer): void {
-  writeSync(logFd, chunk);
-  size += chunk.length;
-  if (size > spec.logCapBytes + TRIM_SLACK) trimLog();
+  try {
+    writeSync(logFd, chunk);
+    size += chunk.length;
+    if (size > spec.logCapBytes + TRIM_SLACK) trimLog();
+  } catch {
+    lost += chunk.length;
+  }
+}
+
+/** The exit status into the reserved blocks (padded with spaces, which JSON ignores), then renamed in place. */
+function writeExit(content: string): void {
+  const bytes = Buffer.from(content);
+  if (bytes.length > EXIT_RESERVED) throw new Error('exit status too long');
+  const fd = openSync(reservedPath, 'r+');
+  writeSync(fd, Buffer.concat([bytes, Buffer.alloc(EXIT_RESERVED - bytes.length, 0x20)]), 0, EXIT_RESERVED, 0);
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(reservedPath, join(runDir!, 'exit.json'));
 }
 
 let finished = false;
 function finish(code: number | null, signal: string | null): void {
   if (finished) return;
   finished = true;
-  if (size > spec.logCapBytes) trimLog();
-  fsyncSync(logFd);
-  writeAtomically('exit.json', JSON.stringify({ code, signal, endedAt: new Date().toISOString() }));
+  try {
+    if (size > spec.logCapBytes) trimLog();
+    fsyncSync(logFd);
+  } catch {
+    // a full disk: the log keeps what it has; the exit status below matters more
+  }
+  writeExit(JSON.stringify({ code, signal, endedAt: new Date().toISOString(), ...(lost > 0 ? { lostOutputBytes: lost } : {}) }));
   process.exit(0);
 }
 

@@ -1,9 +1,18 @@
 import type { CallContext } from 'nice-grpc-common';
 import {
   AgentServiceDefinition,
+  LinkState,
   type AgentServiceImplementation,
 } from '../../../gen/grove/agent/v1/agent_service.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
+import type { LinkStatus } from '../agent-context.js';
+
+const LINK_STATES: Record<LinkStatus['state'], LinkState> = {
+  disabled: LinkState.LINK_STATE_DISABLED,
+  connecting: LinkState.LINK_STATE_CONNECTING,
+  connected: LinkState.LINK_STATE_CONNECTED,
+  failing: LinkState.LINK_STATE_FAILING,
+};
 import type { AgentContext } from '../agent-context.js';
 import { agentCapabilityOf } from './capabilities.js';
 
@@ -23,6 +32,7 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
         revision: newest,
         oldestRevision: oldest,
         worktreeRoot: ctx.worktreeRoot,
+        link: { coordinator: ctx.link.coordinator, state: LINK_STATES[ctx.link.state], lastError: ctx.link.lastError },
       };
     },
     async addRepo(request) {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Session } from '../../../gen/grove/agent/v1/resources.js';
-import { failedPrecondition, GroveError, invalidArgument, notFound } from '../../common/errors.js';
+import { failedPrecondition, GroveError, invalidArgument, notFound, resourceExhausted } from '../../common/errors.js';
 import { isWellFormedId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
@@ -21,6 +21,7 @@ export const preservedRefFor = (sessionId: string, repoName: string) => `${PRESE
 export function gitFailure(reason: string, what: string, err: unknown): GroveError {
   if (err instanceof GroveError) return err;
   const detail = err instanceof GitError ? err.stderr.trim() : String((err as Error)?.message ?? err);
+  if (/No space left on device|ENOSPC/.test(detail)) return resourceExhausted('DISK_FULL', `${what}: no space left on the device`);
   return failedPrecondition(reason, `${what}: ${detail}`);
 }
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
-import { TaskState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
+import { SessionState, TaskState, WorktreeState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
-import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted } from '../../common/errors.js';
 import { checkRequestId, isWellFormedId, newId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
@@ -52,6 +52,13 @@ const MAX_PROMPT_IN_ENV = 64 * 1024;
 const TAIL_BYTES = 2048;
 const MAX_READ = 1024 * 1024;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_QUEUED_PER_SESSION = 100;
+const MAX_QUEUED_BYTES_PER_SESSION = 32 * 1024 * 1024;
+
+const taskBytes = (t: { prompt: string; argv: string[]; env: Record<string, string> }) =>
+  Buffer.byteLength(t.prompt) +
+  t.argv.reduce((sum, arg) => sum + Buffer.byteLength(arg), 0) +
+  Object.entries(t.env).reduce((sum, [k, v]) => sum + k.length + Buffer.byteLength(v), 0);
 
 // The runner sits next to this module's compiled sibling in dist/.
 const RUNNER = fileURLToPath(new URL('../procs/runner.js', import.meta.url));
@@ -107,20 +114,21 @@ export class TaskService {
       if (existing) return toTaskProto(existing);
     }
     const session = await this.sessions.get(request.sessionId);
-    if (session.state !== 1) {
+    if (session.state !== SessionState.SESSION_STATE_ACTIVE) {
       throw failedPrecondition('SESSION_NOT_ACTIVE', `session ${session.id} is not active; restore it first`);
     }
     const worktree = request.repoId
       ? session.worktrees.find((w) => w.repoId === request.repoId || w.repoName === request.repoId)
       : await this.firstWorktree(session.id);
     if (!worktree) throw notFound('WORKTREE_NOT_FOUND', `session ${session.id} has no worktree for repo "${request.repoId}"`);
-    if (worktree.state !== 1) {
+    if (worktree.state !== WorktreeState.WORKTREE_STATE_ACTIVE) {
       throw failedPrecondition('WORKTREE_NOT_ACTIVE', `the ${worktree.repoName} worktree of session ${session.id} is not active`);
     }
     // A lock held by something other than this session's own tasks refuses the task now.
     await this.locks.ensureFree(worktree.path, (owner) => owner.startsWith(`session ${session.id} `));
     const id = newId('tsk');
     const row = await this.store.transact(async (tx) => {
+      await this.checkQueueRoom(tx, session.id, request);
       const last = await tx.em.findOne(TaskSchema, { sessionId: session.id }, { orderBy: { seq: 'desc' } });
       const created = tx.em.create(TaskSchema, {
         id,
@@ -185,6 +193,21 @@ export class TaskService {
     const total = strings.reduce((sum, text) => sum + Buffer.byteLength(text) + 1 + 8, 8);
     if (total > MAX_EXEC_BYTES) {
       throw invalidArgument('EXEC_TOO_LARGE', `the command and its environment take ${total} bytes; the kernel takes at most ${MAX_EXEC_BYTES}`);
+    }
+  }
+
+  /**
+   * What one session may have waiting: every queued task is in the agent's snapshot, so
+   * without a bound a few hundred large ones would make the agent's state unbounded too.
+   */
+  private async checkQueueRoom(tx: Tx, sessionId: string, request: StartTaskRequest): Promise<void> {
+    const queued = await tx.em.find(TaskSchema, { sessionId, state: 'QUEUED' }, { fields: ['prompt', 'argv', 'env'] });
+    if (queued.length >= MAX_QUEUED_PER_SESSION) {
+      throw resourceExhausted('QUEUE_FULL', `session ${sessionId} already has ${queued.length} tasks queued; let some run or cancel them`);
+    }
+    const bytes = [...queued, request].reduce((sum, t) => sum + taskBytes(t), 0);
+    if (bytes > MAX_QUEUED_BYTES_PER_SESSION) {
+      throw resourceExhausted('QUEUE_TOO_LARGE', `the tasks queued in session ${sessionId} would take ${bytes} bytes; at most ${MAX_QUEUED_BYTES_PER_SESSION}`);
     }
   }
 

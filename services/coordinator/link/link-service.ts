@@ -1,7 +1,10 @@
 import { isAbortError } from 'abort-controller-x';
 import type { CallContext } from 'nice-grpc-common';
-import type { ConnectRequest, Hello, LinkServiceImplementation } from '../../../gen/grove/link/v1/link.js';
-import { alreadyExists, deadlineExceeded, failedPrecondition, invalidArgument, unavailable } from '../../common/errors.js';
+import type { Snapshot } from '../../../gen/grove/agent/v1/resources.js';
+import type { ConnectRequest, Hello, LinkServiceImplementation, Proof } from '../../../gen/grove/link/v1/link.js';
+import { SnapshotAssembler } from '../../common/snapshot-chunks.js';
+import { alreadyExists, deadlineExceeded, failedPrecondition, invalidArgument, unauthenticated, unavailable } from '../../common/errors.js';
+import { linkProof, newNonce, NONCE_BYTES, proofMatches } from '../../common/link-proof.js';
 import type { Logger } from '../../common/logging.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { Projection } from '../projection/projection.js';
@@ -21,6 +24,8 @@ export interface LinkServiceDeps {
   shutdown: AbortSignal;
   /** The agent linked or unlinked: watchers hear of it. */
   onAgentChanged: (agentId: string) => void;
+  /** The shared secret agents must prove they hold (in-stream: see link.proto); none on loopback setups. */
+  token?: string | undefined;
   log: Logger;
 }
 
@@ -40,6 +45,24 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
       const incoming = requests[Symbol.asyncIterator]();
       const hello = await readHello(incoming);
       const agentId = hello.agentId;
+      if (deps.token) {
+        // Prove the token first, then ask the agent to: neither side ever sends it.
+        if (hello.agentNonce.length !== NONCE_BYTES) {
+          throw unauthenticated('TOKEN_REQUIRED', 'this coordinator requires the shared token: start the agent with --token-file');
+        }
+        const coordinatorNonce = newNonce();
+        yield {
+          message: {
+            $case: 'challenge',
+            value: { coordinatorNonce, coordinatorProof: linkProof(deps.token, 'coordinator', hello.agentNonce, coordinatorNonce) },
+          },
+        };
+        const proof = await readProof(incoming);
+        if (!proofMatches(linkProof(deps.token, 'agent', hello.agentNonce, coordinatorNonce), proof.agentProof)) {
+          log.warn({ agent: agentId, name: hello.name, peer: context.peer, reason: 'BAD_TOKEN' }, 'link refused: the agent could not prove it holds the token');
+          throw unauthenticated('BAD_TOKEN', 'the agent could not prove it holds the shared token');
+        }
+      }
       // Two live processes with one agent id (a copied data dir) would replace each other's
       // link and mix their state: the second is refused while the first is linked and heard.
       const current = hub.get(agentId);
@@ -134,25 +157,33 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
   };
 }
 
-async function readHello(incoming: AsyncIterator<ConnectRequest>): Promise<Hello> {
+/** The next message of the link; a peer that stays silent is cut off. */
+async function readNext(incoming: AsyncIterator<ConnectRequest>, what: string): Promise<ConnectRequest['message']> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(deadlineExceeded('HELLO_TIMEOUT', `no Hello within ${HELLO_TIMEOUT_MS} ms of opening the link`)),
+      () => reject(deadlineExceeded(`${what.toUpperCase()}_TIMEOUT`, `no ${what} within ${HELLO_TIMEOUT_MS} ms`)),
       HELLO_TIMEOUT_MS,
     );
   });
-  let first: IteratorResult<ConnectRequest>;
   try {
-    first = await Promise.race([incoming.next(), timeout]);
+    const next = await Promise.race([incoming.next(), timeout]);
+    return next.done ? undefined : next.value.message;
   } finally {
     clearTimeout(timer);
   }
-  const message = first.done ? undefined : first.value.message;
-  if (message?.$case !== 'hello') {
-    throw failedPrecondition('HELLO_REQUIRED', 'the first message on a link must be Hello');
-  }
+}
+
+async function readHello(incoming: AsyncIterator<ConnectRequest>): Promise<Hello> {
+  const message = await readNext(incoming, 'hello');
+  if (message?.$case !== 'hello') throw failedPrecondition('HELLO_REQUIRED', 'the first message on a link must be Hello');
   if (!message.value.agentId) throw invalidArgument('AGENT_ID_REQUIRED', 'Hello must carry the agent id');
+  return message.value;
+}
+
+async function readProof(incoming: AsyncIterator<ConnectRequest>): Promise<Proof> {
+  const message = await readNext(incoming, 'proof');
+  if (message?.$case !== 'proof') throw failedPrecondition('PROOF_REQUIRED', 'after a challenge the agent must send its proof');
   return message.value;
 }
 
@@ -166,6 +197,12 @@ async function readLink(
 ): Promise<void> {
   const { agentId } = session;
   let awaitingSnapshot = plan.wantSnapshot;
+  const chunks = new SnapshotAssembler();
+  const replaceWith = (snapshot: Snapshot) => {
+    deps.projection.replace(agentId, snapshot);
+    awaitingSnapshot = false;
+    deps.log.info({ agent: agentId, revision: snapshot.revision }, 'agent projection rebuilt from a snapshot');
+  };
   for (;;) {
     const next = await incoming.next();
     // A replaced or timed-out link's late messages must not move last-seen or the projection.
@@ -173,13 +210,21 @@ async function readLink(
     heard();
     const message = next.value.message;
     switch (message?.$case) {
-      case 'snapshot':
-        deps.projection.replace(agentId, message.value);
-        awaitingSnapshot = false;
-        deps.log.info({ agent: agentId, revision: message.value.revision }, 'agent projection rebuilt from a snapshot');
+      case 'snapshot': // from an agent that does not chunk yet
+        replaceWith(message.value);
         break;
+      case 'snapshotChunk': {
+        let whole: Snapshot | undefined;
+        try {
+          whole = chunks.add(message.value);
+        } catch (err) {
+          throw failedPrecondition('SNAPSHOT_CHUNK_ORDER', (err as Error).message);
+        }
+        if (whole) replaceWith(whole);
+        break;
+      }
       case 'event': {
-        if (awaitingSnapshot) {
+        if (awaitingSnapshot || chunks.inProgress) {
           throw failedPrecondition('SNAPSHOT_EXPECTED', 'the coordinator asked for a snapshot before events');
         }
         const event = message.value;
@@ -200,6 +245,8 @@ async function readLink(
         break;
       case 'hello':
         throw failedPrecondition('HELLO_REPEATED', 'Hello is sent once, first');
+      case 'proof':
+        throw failedPrecondition('PROOF_UNEXPECTED', 'a proof is sent once, right after the challenge');
       case 'heartbeat':
       default:
         // Heartbeats only prove liveness; unknown messages are from a newer agent: ignored.
