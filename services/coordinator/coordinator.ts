@@ -103,7 +103,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
     const load = { appliedRevision: projection.of(agentId)?.appliedRevision ?? 0, runningTasks: projection.index.runningTasks(agentId) };
     projection.agentChanged(toAgentProto(record, transition.status, load));
     if (transition.sessionsChanged) {
-      projection.reshowSessions(agentId, transition.status === 'unknown' ? 'session.agent_unknown' : 'session.agent_back');
+      projection.reshowSessions(agentId, transition.status === 'connected' ? 'session.agent_back' : 'session.agent_unknown');
     }
   };
   const onAgentChanged = (agentId: string) => announce(agentId, true);

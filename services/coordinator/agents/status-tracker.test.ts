@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStatusName } from './agent-status.js';
-import { crossesUnknown, StatusTracker } from './status-tracker.js';
+import { crossesConnected, StatusTracker } from './status-tracker.js';
 
-describe('crossesUnknown', () => {
+describe('crossesConnected', () => {
   it.each<[AgentStatusName | undefined, AgentStatusName, boolean]>([
     [undefined, 'unknown', false],
-    ['connected', 'disconnected', false],
-    ['disconnected', 'unknown', true],
+    ['connected', 'disconnected', true],
+    ['disconnected', 'unknown', false],
     ['connected', 'unknown', true],
     ['unknown', 'connected', true],
-    ['unknown', 'disconnected', true],
+    ['disconnected', 'connected', true],
+    ['unknown', 'disconnected', false],
     ['unknown', 'unknown', false],
   ])('%s -> %s: %s', (previous, status, expected) => {
-    expect(crossesUnknown(previous, status)).toBe(expected);
+    expect(crossesConnected(previous, status)).toBe(expected);
   });
 });
 

@@ -4,13 +4,16 @@ import type { AgentStatusName } from './agent-status.js';
 export interface StatusTransition {
   previous: AgentStatusName | undefined;
   status: AgentStatusName;
-  /** The agent entered or left UNKNOWN: how its sessions are shown changed with it. */
+  /** The agent's link went down or came back: how its sessions are shown changed with it. */
   sessionsChanged: boolean;
 }
 
-/** Pure: whether going from `previous` to `status` changes how the agent's sessions look. */
-export function crossesUnknown(previous: AgentStatusName | undefined, status: AgentStatusName): boolean {
-  return previous !== undefined && (previous === 'unknown') !== (status === 'unknown');
+/**
+ * Pure: whether going from `previous` to `status` changes how the agent's sessions look.
+ * Sessions show their own activity only while the agent is connected (UNKNOWN otherwise).
+ */
+export function crossesConnected(previous: AgentStatusName | undefined, status: AgentStatusName): boolean {
+  return previous !== undefined && (previous === 'connected') !== (status === 'connected');
 }
 
 /**
@@ -31,6 +34,6 @@ export class StatusTracker {
     const previous = this.announced.get(agentId);
     if (previous === status && !force) return undefined;
     this.announced.set(agentId, status);
-    return { previous, status, sessionsChanged: crossesUnknown(previous, status) };
+    return { previous, status, sessionsChanged: crossesConnected(previous, status) };
   }
 }

@@ -36,8 +36,9 @@ describe('toSessionView', () => {
 
   it.each<[AgentStatusName, SessionActivity, SessionActivity, Date | undefined]>([
     ['connected', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_WORKING, undefined],
-    ['disconnected', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_WORKING, undefined],
-    ['disconnected', SessionActivity.SESSION_ACTIVITY_IDLE, SessionActivity.SESSION_ACTIVITY_IDLE, undefined],
+    // A link that is down may hide a finished task or a dead machine: never a stale WORKING.
+    ['disconnected', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
+    ['disconnected', SessionActivity.SESSION_ACTIVITY_IDLE, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
     ['unknown', SessionActivity.SESSION_ACTIVITY_WORKING, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
     ['unknown', SessionActivity.SESSION_ACTIVITY_IDLE, SessionActivity.SESSION_ACTIVITY_UNKNOWN, lastSeen],
   ])('agent %s, reported %s -> %s', (status, reported, shown, shownLastSeen) => {

@@ -32,15 +32,16 @@ export function toAgentProto(record: AgentRecord, status: AgentStatusName, load:
 }
 
 /**
- * A session as the coordinator shows it. What an unknown agent last said about its sessions
- * may be long stale: a session it called WORKING may have finished or died with the
- * machine, so its activity is UNKNOWN, with the time we last heard from the agent. The same
- * holds while the agent's projection is not synced (relinked, its snapshot or backlog not
- * applied yet): what it shows is from before the gap.
+ * A session as the coordinator shows it. What an agent that is not connected last said
+ * about its sessions may already be stale (a partition, a crash): a session it called
+ * WORKING may have finished or died with the machine, so its activity is UNKNOWN, with the
+ * time we last heard from the agent, from the moment its link is down (DISCONNECTED) and on
+ * (UNKNOWN). The same holds while the agent's projection is not synced (relinked, its
+ * snapshot or backlog not applied yet): what it shows is from before the gap.
  */
 export function toSessionView(session: Session, agent: AgentRecord, status: AgentStatusName, synced = true): Session {
   const view: Session = { ...session, agentId: agent.id };
-  if (status === 'unknown' || !synced) {
+  if (status !== 'connected' || !synced) {
     view.activity = SessionActivity.SESSION_ACTIVITY_UNKNOWN;
     view.lastSeenTime = agent.lastSeen;
   }
