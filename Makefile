@@ -30,12 +30,15 @@ $(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench -name '*.ts' 2>
 
 build: $(BUILD_STAMP)
 
+# Habits: proto lint, ESLint (no floating promises, no import cycles) and Prettier.
 lint: $(GEN_STAMP)
 	npx buf lint
+	npx eslint .
+	npx prettier --check .
 
 # The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
 # Tests are type-checked too (vitest itself only strips types).
-test: build
+test: build lint
 	npx tsc -p tsconfig.test.json
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \

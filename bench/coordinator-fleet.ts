@@ -1,13 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import {
-  SessionActivity,
-  SessionState,
-  WorktreeState,
-  type Event,
-  type Repo,
-  type Session,
-} from '../gen/grove/agent/v1/resources.js';
+import { SessionActivity, SessionState, WorktreeState, type Event, type Repo, type Session } from '../gen/grove/agent/v1/resources.js';
 import { LinkServiceDefinition, type ConnectRequest } from '../gen/grove/link/v1/link.js';
 import { AsyncQueue } from '../services/common/async-queue.js';
 import { newId } from '../services/common/ids.js';
@@ -86,7 +79,14 @@ export async function startFleet(address: string, options: FleetOptions): Promis
   async function link(agentIndex: number): Promise<SimulatedAgent> {
     const id = newId('agt');
     const name = `sim-${String(agentIndex).padStart(3, '0')}`;
-    const repo: Repo = { id: newId('rep'), name: 'app', path: `/src/app-${agentIndex}`, defaultBranch: 'main', createTime: new Date(), keepIgnored: [] };
+    const repo: Repo = {
+      id: newId('rep'),
+      name: 'app',
+      path: `/src/app-${agentIndex}`,
+      defaultBranch: 'main',
+      createTime: new Date(),
+      keepIgnored: [],
+    };
     const sessions = Array.from({ length: options.sessionsPerAgent }, (_, i) => sessionOf(agentIndex, i, repo, options.teams));
     const channel = createChannel(address);
     channels.push(channel);
@@ -95,7 +95,16 @@ export async function startFleet(address: string, options: FleetOptions): Promis
     outbox.push({
       message: {
         $case: 'hello',
-        value: { agentId: id, name, labels: { sim: 'yes' }, version: 'bench', revision, oldestRevision: 1, instanceId: id, agentNonce: Buffer.alloc(0) },
+        value: {
+          agentId: id,
+          name,
+          labels: { sim: 'yes' },
+          version: 'bench',
+          revision,
+          oldestRevision: 1,
+          instanceId: id,
+          agentNonce: Buffer.alloc(0),
+        },
       },
     });
     const responses = createClient(LinkServiceDefinition, channel).connect(outbox.drain(stop.signal), { signal: stop.signal });

@@ -21,11 +21,7 @@ import { sessionOf } from './coordinator-fleet.js';
  * The ListSessions handler alone, in-process, without gRPC: what serving a page costs the
  * coordinator, at two fleet sizes. If pages cost O(page), the two sizes cost the same.
  */
-export async function measureListHandler(
-  agents: number,
-  sessionsPerAgent: number,
-  samples: number,
-): Promise<Map<string, number[]>> {
+export async function measureListHandler(agents: number, sessionsPerAgent: number, samples: number): Promise<Map<string, number[]>> {
   const dir = mkdtempSync(join(tmpdir(), 'grove-bench-pages-'));
   const log = createLogger({ level: 'silent' });
   const orm = await initOrm(dir, log);
@@ -37,8 +33,18 @@ export async function measureListHandler(
       const id = newId('agt');
       const name = `sim-${a}`;
       names.push(name);
-      await registry.connected({ agentId: id, name, labels: {}, version: 'bench', revision: 1, oldestRevision: 1, instanceId: id, agentNonce: Buffer.alloc(0) }, new Date());
-      const repo: Repo = { id: newId('rep'), name: 'app', path: `/src/${a}`, defaultBranch: 'main', createTime: undefined, keepIgnored: [] };
+      await registry.connected(
+        { agentId: id, name, labels: {}, version: 'bench', revision: 1, oldestRevision: 1, instanceId: id, agentNonce: Buffer.alloc(0) },
+        new Date(),
+      );
+      const repo: Repo = {
+        id: newId('rep'),
+        name: 'app',
+        path: `/src/${a}`,
+        defaultBranch: 'main',
+        createTime: undefined,
+        keepIgnored: [],
+      };
       const sessions = Array.from({ length: sessionsPerAgent }, (_, i) => sessionOf(a, i, repo, 10));
       projection.replace(id, { revision: 1, repos: [repo], sessions, tasks: [], jobs: [], syncs: [], locks: [] });
     }

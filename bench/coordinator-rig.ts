@@ -72,12 +72,21 @@ function spawnCoordinator(dataDir: string): { child: ChildProcess; ready: Promis
     process.execPath,
     [
       COORDINATOR_MAIN,
-      '--listen', '127.0.0.1:0',
-      '--data-dir', dataDir,
-      '--ready-file', readyFile,
-      '--log-level', 'warn',
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      dataDir,
+      '--ready-file',
+      readyFile,
+      '--log-level',
+      'warn',
       // Generous: the bench measures throughput, not liveness under a starved event loop.
-      '--heartbeat', '2s', '--agent-grace', '10s', '--agent-ttl', '60s',
+      '--heartbeat',
+      '2s',
+      '--agent-grace',
+      '10s',
+      '--agent-ttl',
+      '60s',
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -117,7 +126,13 @@ function makeBenchRepo(path: string): string {
     execFileSync('git', args, {
       cwd: path,
       stdio: 'ignore',
-      env: { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@grove.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@grove.invalid' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'bench',
+        GIT_AUTHOR_EMAIL: 'bench@grove.invalid',
+        GIT_COMMITTER_NAME: 'bench',
+        GIT_COMMITTER_EMAIL: 'bench@grove.invalid',
+      },
     });
   mkdirSync(path, { recursive: true });
   git('init', '--quiet', '--initial-branch=main');
@@ -132,9 +147,7 @@ function repoToggler(client: AgentServiceClient, path: string) {
   let present = false;
   return async (): Promise<number> => {
     present = !present;
-    return present
-      ? ((await client.addRepo({ path, name: 'bench' })).revision)
-      : (await client.removeRepo({ id: 'bench' })).revision;
+    return present ? (await client.addRepo({ path, name: 'bench' })).revision : (await client.removeRepo({ id: 'bench' })).revision;
   };
 }
 
@@ -169,14 +182,26 @@ export async function startCoordinatorRig(options: RigOptions = DEFAULT_RIG): Pr
 
     // Two real agents: one linked (the whole path from a real change), one not (the floor).
     const log = createLogger({ level: 'silent' });
-    const linked: RunningAgent = await startAgent({ listen: '127.0.0.1:0', dataDir: join(root, 'linked'), coordinator: address, name: 'real', log });
+    const linked: RunningAgent = await startAgent({
+      listen: '127.0.0.1:0',
+      dataDir: join(root, 'linked'),
+      coordinator: address,
+      name: 'real',
+      log,
+    });
     cleanups.push(() => linked.close());
     const direct: RunningAgent = await startAgent({ listen: '127.0.0.1:0', dataDir: join(root, 'direct'), name: 'direct', log });
     cleanups.push(() => direct.close());
-    const linkedToggle = repoToggler(createClient(AgentServiceDefinition, connect(linked.address)), makeBenchRepo(join(root, 'repo-linked')));
+    const linkedToggle = repoToggler(
+      createClient(AgentServiceDefinition, connect(linked.address)),
+      makeBenchRepo(join(root, 'repo-linked')),
+    );
     const directClient = createClient(AgentServiceDefinition, connect(direct.address));
     const directToggle = repoToggler(directClient, makeBenchRepo(join(root, 'repo-direct')));
-    await until(async () => ((await client.getAgent({ agent: 'real' }).catch(() => undefined))?.appliedRevision ?? 0) > 0 || undefined, 'the real agent to link');
+    await until(
+      async () => ((await client.getAgent({ agent: 'real' }).catch(() => undefined))?.appliedRevision ?? 0) > 0 || undefined,
+      'the real agent to link',
+    );
 
     // The watchers, all from the same revision, spread over a few connections. They take
     // the bytes and look for the marker: decoding 200 copies of every change in this one

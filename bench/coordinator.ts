@@ -104,7 +104,14 @@ function formatRows(rows: Row[]): string {
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  return table.map((r) => r.map((cell, i) => (i >= 1 && i <= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return table
+    .map((r) =>
+      r
+        .map((cell, i) => (i >= 1 && i <= 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The standalone run: fixed counts, absolute targets, memory; well under a minute. */
@@ -190,6 +197,7 @@ if (invokedDirectly) {
   guard.unref();
   const { rows, setupMs, totalMs } = await runCoordinatorBench();
   process.stdout.write(`${formatRows(rows)}\n\nsetup ${(setupMs / 1000).toFixed(1)} s, total ${(totalMs / 1000).toFixed(1)} s\n`);
-  if (values.out) writeFileSync(values.out, `${JSON.stringify({ time: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
+  if (values.out)
+    writeFileSync(values.out, `${JSON.stringify({ time: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);
   process.exit(0);
 }

@@ -12,7 +12,13 @@ function clone(ws: BenchWorkspace, name: string, gate?: string): string {
   const origin = generateRepo(join(ws.dir, `${name}-origin`), 5);
   const path = join(ws.dir, name);
   gitSync(ws.dir, 'clone', '--quiet', origin, path);
-  if (gate) gitSync(path, 'config', 'remote.origin.uploadpack', `sh -c 'i=0; while [ ! -f ${gate} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; exec git-upload-pack "$1"' --`);
+  if (gate)
+    gitSync(
+      path,
+      'config',
+      'remote.origin.uploadpack',
+      `sh -c 'i=0; while [ ! -f ${gate} ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; exec git-upload-pack "$1"' --`,
+    );
   return path;
 }
 
@@ -50,7 +56,10 @@ export const jobSubmitBench: Bench = {
     const idleTarget = await target(idle, idleSdk);
     const busyTarget = await target(busy, busySdk);
     return {
-      baseline: { name: 'SubmitJob, idle agent (baseline)', call: () => idleSdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: idleTarget }) },
+      baseline: {
+        name: 'SubmitJob, idle agent (baseline)',
+        call: () => idleSdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: idleTarget }),
+      },
       cases: [{ name: SUBMIT_BUSY, call: () => busySdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: busyTarget }) }],
       targeted: new Set([SUBMIT_BUSY]),
       targetRatio: 1.5,
@@ -96,7 +105,8 @@ export const jobDrainBench: Bench = {
           name: DRAIN,
           async call() {
             const ids = new Set<string>();
-            for (let i = 0; i < 100; i++) ids.add((await sdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repos[i % 10]!.id })).job!.id);
+            for (let i = 0; i < 100; i++)
+              ids.add((await sdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repos[i % 10]!.id })).job!.id);
             await untilAllEnded(sdk, ids);
           },
         },

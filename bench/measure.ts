@@ -14,10 +14,7 @@ export interface MeasureOptions {
  * rotating, so drift (GC, CPU frequency, other load) lands on all cases alike rather than
  * on whichever ran last. Answers per-call durations in nanoseconds, by case name.
  */
-export async function measureInterleaved(
-  cases: readonly BenchCase[],
-  options: MeasureOptions,
-): Promise<Map<string, number[]>> {
+export async function measureInterleaved(cases: readonly BenchCase[], options: MeasureOptions): Promise<Map<string, number[]>> {
   for (const c of cases) {
     for (let i = 0; i < options.warmupCalls; i++) {
       await c.call();

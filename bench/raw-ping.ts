@@ -20,9 +20,7 @@ export async function startRawPing(replyBytes: number): Promise<Ping> {
     ping: (_call: unknown, callback: sendUnaryData<Buffer>) => callback(null, reply),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   return {

@@ -78,13 +78,28 @@ export const recoveryBench: Bench = {
         if (isRunning) running.push(id);
         statements.push([
           "insert into task (id, session_id, seq, prompt, argv, env, repo_id, cwd, state, pid, pid_start_ticks, boot_id, exit_code, run_dir, created_at) values (?, ?, ?, '', '[\"true\"]', '{}', ?, ?, ?, ?, 1, 'gone', ?, ?, ?)",
-          [id, sessionId, seq, repo!.id, worktreeRoot, isRunning ? 'RUNNING' : 'SUCCEEDED', isRunning ? 999_999 : 0, isRunning ? null : 0, join(dir, 'runs', id), now],
+          [
+            id,
+            sessionId,
+            seq,
+            repo!.id,
+            worktreeRoot,
+            isRunning ? 'RUNNING' : 'SUCCEEDED',
+            isRunning ? 999_999 : 0,
+            isRunning ? null : 0,
+            join(dir, 'runs', id),
+            now,
+          ],
         ]);
       }
     }
     const database = join(full, 'agent.sqlite');
     await sql(database, statements);
-    const markRunning = () => sql(database, running.map((id) => ["update task set state = 'RUNNING', ended_at = null where id = ?", [id]]));
+    const markRunning = () =>
+      sql(
+        database,
+        running.map((id) => ["update task set state = 'RUNNING', ended_at = null where id = ?", [id]]),
+      );
 
     let open: RunningAgent | undefined;
     const closeOpen = async () => {

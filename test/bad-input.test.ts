@@ -47,7 +47,7 @@ describe('bad input gets a clear status and changes nothing', () => {
     expect((await client.getAgentInfo({})).revision).toBe(revision);
   }
 
-  it('an argument or variable over the kernel\'s 128 KiB per string, or a total over ARG_MAX', async () => {
+  it("an argument or variable over the kernel's 128 KiB per string, or a total over ARG_MAX", async () => {
     await unchanged(async () => {
       await expectStatus(start(['echo', 'x'.repeat(128 * 1024)]), Status.INVALID_ARGUMENT, /argument 1 is 131072 bytes/);
       await expectStatus(start(['true'], { env: { BIG: 'y'.repeat(128 * 1024) } }), Status.INVALID_ARGUMENT, /environment variable BIG/);
@@ -84,7 +84,11 @@ describe('bad input gets a clear status and changes nothing', () => {
   it('an int64 past 2^53: INVALID_ARGUMENT, not INTERNAL', async () => {
     const task = (await start(['true'])).task!;
     await ended(task.id); // its end is an event: let it land before anything is compared
-    await expectStatus(client.readTaskLog({ id: task.id, offset: 2 ** 60, limit: 10 }), Status.INVALID_ARGUMENT, /could not be decoded: .*MAX_SAFE_INTEGER/);
+    await expectStatus(
+      client.readTaskLog({ id: task.id, offset: 2 ** 60, limit: 10 }),
+      Status.INVALID_ARGUMENT,
+      /could not be decoded: .*MAX_SAFE_INTEGER/,
+    );
     // The same call with sane numbers still works: nothing was broken by the refusal.
     expect((await client.readTaskLog({ id: task.id, offset: 0, limit: 10 })).nextOffset).toBeGreaterThanOrEqual(0);
   });
@@ -93,10 +97,25 @@ describe('bad input gets a clear status and changes nothing', () => {
     await unchanged(async () => {
       const list = { pageSize: 10, pageToken: '', repoId: '', labelSelector: '' };
       await expectStatus(client.listSessions({ ...list, state: 99 as SessionState }), Status.INVALID_ARGUMENT, /state 99 is not a value/);
-      await expectStatus(client.listTasks({ sessionId: '', pageSize: 10, pageToken: '', state: 42 as TaskState }), Status.INVALID_ARGUMENT, /state 42/);
-      await expectStatus(client.listJobs({ repoId: '', pageSize: 10, pageToken: '', state: 0, kind: 77 as JobKind }), Status.INVALID_ARGUMENT, /kind 77/);
+      await expectStatus(
+        client.listTasks({ sessionId: '', pageSize: 10, pageToken: '', state: 42 as TaskState }),
+        Status.INVALID_ARGUMENT,
+        /state 42/,
+      );
+      await expectStatus(
+        client.listJobs({ repoId: '', pageSize: 10, pageToken: '', state: 0, kind: 77 as JobKind }),
+        Status.INVALID_ARGUMENT,
+        /kind 77/,
+      );
       const create = (branch: string, extra: { labels?: Record<string, string>; requestId?: string } = {}) =>
-        client.createSession({ repoIds: [repo.id], branch, base: '', title: '', labels: extra.labels ?? {}, requestId: extra.requestId ?? '' });
+        client.createSession({
+          repoIds: [repo.id],
+          branch,
+          base: '',
+          title: '',
+          labels: extra.labels ?? {},
+          requestId: extra.requestId ?? '',
+        });
       await expectStatus(create('refs/heads/x'), Status.INVALID_ARGUMENT, /starts with 'refs\/'/);
       await expectStatus(create('fix-\u202egnp.exe'), Status.INVALID_ARGUMENT, /bidirectional/);
       await expectStatus(create('ok-branch', { labels: { team: 'x'.repeat(300) } }), Status.INVALID_ARGUMENT, /at most 256/);
@@ -105,7 +124,11 @@ describe('bad input gets a clear status and changes nothing', () => {
     const coordinator = await startCoordinatorProcess({ dataDir: join(tmp.path, 'coordinator') });
     const { client: coord, channel: coordChannel } = coordinatorClient(coordinator.address);
     try {
-      await expectStatus(coord.listSessions({ agent: '', pageSize: 10, pageToken: '', state: 99 as SessionState, repo: '', labelSelector: '' }), Status.INVALID_ARGUMENT, /state 99/);
+      await expectStatus(
+        coord.listSessions({ agent: '', pageSize: 10, pageToken: '', state: 99 as SessionState, repo: '', labelSelector: '' }),
+        Status.INVALID_ARGUMENT,
+        /state 99/,
+      );
     } finally {
       coordChannel.close();
       await coordinator.stop();

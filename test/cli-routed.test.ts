@@ -92,7 +92,19 @@ describe('grove verbs routed through a coordinator to two agents', () => {
   }
 
   it('creates sessions on the agent the selector picks and lists them with an AGENT column', async () => {
-    const run = await grove(['session', 'create', ...via, '--where', 'team=a', '--repo', 'app', '--branch', 'feat/routed', '--title', 'routed']);
+    const run = await grove([
+      'session',
+      'create',
+      ...via,
+      '--where',
+      'team=a',
+      '--repo',
+      'app',
+      '--branch',
+      'feat/routed',
+      '--title',
+      'routed',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^created session ses_\w+ on branch feat\/routed on agent alpha$/m);
     const onBeta = await createOn('b', 'tools', 'feat/tools');
@@ -107,7 +119,9 @@ describe('grove verbs routed through a coordinator to two agents', () => {
     expect(header).toMatch(/^AGENT +ID +BRANCH +STATE +ACTIVITY +REPOS +TITLE$/);
     expect(rows).toContainEqual(expect.stringMatching(/^alpha +ses_\w+ +feat\/routed +ACTIVE +IDLE +app +routed$/));
     expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^beta +${onBeta.id} +feat/tools +ACTIVE +IDLE +tools +-$`)));
-    const onlyBeta = json<{ sessions: Array<{ id: string; agentId: string }> }>(await grove(['session', 'ls', ...via, '--on', 'beta', '--json']));
+    const onlyBeta = json<{ sessions: Array<{ id: string; agentId: string }> }>(
+      await grove(['session', 'ls', ...via, '--on', 'beta', '--json']),
+    );
     expect(onlyBeta.sessions.map((s) => s.id)).toEqual([onBeta.id]);
 
     const get = await grove(['session', 'get', onBeta.id, ...via]);
@@ -149,7 +163,7 @@ describe('grove verbs routed through a coordinator to two agents', () => {
     expect((await grove(['preserved', 'apply', id, 'app', ...via])).code).toBe(0);
   });
 
-  it('submits a job routed by repo name and waits for it on the coordinator\'s watch', async () => {
+  it("submits a job routed by repo name and waits for it on the coordinator's watch", async () => {
     const submitted = await grove(['job', 'submit', 'sync_repo', '--repo', 'app', ...via]);
     expect(submitted.code).toBe(0);
     const id = /^submitted job (job_\w+) \(sync_repo\) \w+ on agent alpha\n$/.exec(submitted.stdout)?.[1];
@@ -185,7 +199,7 @@ describe('grove verbs routed through a coordinator to two agents', () => {
     expect(unknown.stderr).toMatch(/^grove: NOT_FOUND \(AGENT_NOT_FOUND\): /);
   });
 
-  it('redraws a table of every agent\'s sessions on a terminal while watching', async () => {
+  it("redraws a table of every agent's sessions on a terminal while watching", async () => {
     const watch = inProcess(['watch', ...via, '--limit', '1'], true);
     await waitFor(() => (watch.out().includes('AGENT') ? true : undefined), 'the first table');
     const first = watch.out();
@@ -201,9 +215,12 @@ describe('grove verbs routed through a coordinator to two agents', () => {
   });
 
   it('draws job progress as a bar on a terminal', async () => {
-    const { job } = json<{ job: { id: string } }>(await grove(['job', 'submit', 'sync_repo', '--repo', 'app', '--json', '--agent', alpha.address]));
+    const { job } = json<{ job: { id: string } }>(
+      await grove(['job', 'submit', 'sync_repo', '--repo', 'app', '--json', '--agent', alpha.address]),
+    );
     const wait = inProcess(['job', 'wait', job.id, '--agent', alpha.address], true);
     expect(await wait.done).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the terminal's own erase-line sequence
     expect(wait.out()).toMatch(/\r\x1b\[K\[#{24}\] 100% done\n/);
     expect(wait.out()).toMatch(new RegExp(`\\njob ${job.id} SUCCEEDED: fetched from origin`));
   });

@@ -6,6 +6,10 @@ import { startAgentProcess, type ServiceProcess } from './helpers/processes.js';
 import { grove, json } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
+// Controls a terminal acts on, and a direction override: none may reach a person's screen raw.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f\u202e]/;
+
 interface SessionJson {
   id: string;
   state: string;
@@ -48,9 +52,9 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     const human = await grove(['session', 'get', id, ...target]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^TITLE +evil\\x1b\[2J\\x1b\]0;pwned\\x07 \\u202etxt\.exe\\x0dok$/m);
-    expect(human.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    expect(human.stdout).not.toMatch(UNSAFE);
     const list = await grove(['session', 'ls', ...target]);
-    expect(list.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+    expect(list.stdout).not.toMatch(UNSAFE);
     const exact = json<{ title: string }>(await grove(['session', 'get', id, '--json', ...target]));
     expect(exact.title).toBe(title);
     expect((await grove(['session', 'kill', id, ...target])).code).toBe(0);
@@ -58,8 +62,21 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
 
   it('creates a two-repo session and shows it as a table, by id and in the list', async () => {
     const run = await grove([
-      'session', 'create', '--repo', 'app', '--repo', 'lib', '--branch', 'feat/table',
-      '--title', 'A table', '--label', 'team=core', '--label', 'tier=1', ...target,
+      'session',
+      'create',
+      '--repo',
+      'app',
+      '--repo',
+      'lib',
+      '--branch',
+      'feat/table',
+      '--title',
+      'A table',
+      '--label',
+      'team=core',
+      '--label',
+      'tier=1',
+      ...target,
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -82,7 +99,9 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     expect(lsHeader).toMatch(/^ID +BRANCH +STATE +ACTIVITY +REPOS +TITLE$/);
     expect(lsRows).toEqual([expect.stringMatching(new RegExp(`^${id} +feat/table +ACTIVE +IDLE +app,lib +A table$`))]);
 
-    const listed = json<{ sessions: SessionJson[]; revision: number }>(await grove(['session', 'ls', '--json', '--state', 'active', ...target]));
+    const listed = json<{ sessions: SessionJson[]; revision: number }>(
+      await grove(['session', 'ls', '--json', '--state', 'active', ...target]),
+    );
     expect(listed.sessions.map((s) => s.id)).toContain(id);
     expect(listed.revision).toBeGreaterThan(0);
     const none = await grove(['session', 'ls', '--state', 'stopped', '--repo', 'lib', ...target]);
@@ -103,7 +122,9 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
       expect.stringMatching(/^app +DIRTY_TRACKED +modified tracked files: version.txt$/),
       expect.stringMatching(/^lib +DIRTY_UNTRACKED +untracked files: notes.txt$/),
     ]);
-    expect(run.stderr).toMatch(new RegExp(`^grove: session ${session.id} not killed: work in app, lib; .*grove session cleanup ${session.id}.*\\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(`^grove: session ${session.id} not killed: work in app, lib; .*grove session cleanup ${session.id}.*\\n$`),
+    );
     expect(existsSync(join(pathOf(session, 'app'), 'version.txt'))).toBe(true);
 
     const asJson = await grove(['session', 'kill', session.id, '--json', ...target]);
@@ -201,6 +222,29 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     expect(gitSync(join(work, 'lib'), 'worktree', 'list', '--porcelain')).toContain(usersOwn);
   });
 
+  it('repo set --keep-ignored makes an ignored .env work; the ignored files a kill removes are listed', async () => {
+    makeRepo(join(work, 'kept'), { 'README.md': '# kept\n', '.gitignore': '.env\n*.log\n' });
+    expect((await grove(['repo', 'add', 'kept', ...target], { cwd: work })).code).toBe(0);
+    const set = await grove(['repo', 'set', 'kept', '--keep-ignored', '.env', ...target]);
+    expect(set.stdout).toBe('repo kept keeps ignored files matching .env\n');
+    expect((await grove(['repo', 'get', 'kept', ...target])).stdout).toMatch(/^KEEP IGNORED +\.env$/m);
+    const session = json<{ session: SessionJson }>(
+      await grove(['session', 'create', '--repo', 'kept', '--branch', 'keep-env', '--json', ...target]),
+    ).session;
+    const wt = pathOf(session, 'kept');
+    writeFileSync(join(wt, '.env'), 'TOKEN=only-copy\n');
+    writeFileSync(join(wt, 'build.log'), 'noise\n');
+    const refused = await grove(['session', 'kill', session.id, ...target]);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toMatch(/KEPT_IGNORED/);
+    rmSync(join(wt, '.env'));
+    const killed = await grove(['session', 'kill', session.id, ...target]);
+    expect(killed.code).toBe(0);
+    expect(killed.stdout).toContain('kept: ignored files removed with the worktree: build.log\n');
+    expect((await grove(['repo', 'set', 'kept', ...target])).code).toBe(2);
+    expect((await grove(['repo', 'set', 'kept', '--no-keep-ignored', ...target])).stdout).toBe('repo kept keeps no ignored files\n');
+  });
+
   it('reports usage errors on one line, exit 2', async () => {
     const usage = async (args: string[], pattern: RegExp) => {
       const run = await grove([...args, ...target]);
@@ -212,8 +256,14 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     await usage(['session', 'create', '--branch', 'x'], /^grove: session create: missing --repo R$/m);
     await usage(['session', 'create', '--repo', 'app'], /missing --branch B/);
     await usage(['session', 'create', '--repo', 'app', '--branch', 'b', '--label', 'novalue'], /--label takes KEY=VALUE, got "novalue"/);
-    await usage(['session', 'create', '--repo', 'app', '--branch', 'b', '--where', 'team=a'], /--where chooses an agent, so it needs --coordinator/);
-    await usage(['session', 'ls', '--state', 'sleeping'], /--state must be one of active, stopped, archived, pending_branch; got "sleeping"/);
+    await usage(
+      ['session', 'create', '--repo', 'app', '--branch', 'b', '--where', 'team=a'],
+      /--where chooses an agent, so it needs --coordinator/,
+    );
+    await usage(
+      ['session', 'ls', '--state', 'sleeping'],
+      /--state must be one of active, stopped, archived, pending_branch; got "sleeping"/,
+    );
     await usage(['session', 'get', 'ses_x', '--on', 'demo-a'], /--on AGENT needs --coordinator/);
     await usage(['session', 'restore'], /session restore: missing ID\.\.\. \(or --all\)/);
     await usage(['session', 'restore', 'ses_x', '--all'], /not both/);

@@ -72,7 +72,17 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
   }
 
   it('runs a task with --wait: its output on stdout, notes on stderr, exit 0', async () => {
-    const run = await grove(['task', 'run', session, '--wait', ...target, '--', 'sh', '-c', 'echo hello from the task; pwd; echo to stderr >&2']);
+    const run = await grove([
+      'task',
+      'run',
+      session,
+      '--wait',
+      ...target,
+      '--',
+      'sh',
+      '-c',
+      'echo hello from the task; pwd; echo to stderr >&2',
+    ]);
     expect(run.code).toBe(0);
     // The task's own stderr is in its log too: the log is one stream.
     expect(run.stdout).toBe(`hello from the task\n${worktree}\nto stderr\n`);
@@ -81,8 +91,20 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
     expect(notes[1]).toMatch(/^task tsk_\w+ SUCCEEDED$/);
   });
 
-  it('exits with the task\'s exit status: its code, 128+signal, and the final task as --json', async () => {
-    const failed = await grove(['task', 'run', session, '--wait', '--env', 'CODE=7', ...target, '--', 'sh', '-c', 'echo failing; exit $CODE']);
+  it("exits with the task's exit status: its code, 128+signal, and the final task as --json", async () => {
+    const failed = await grove([
+      'task',
+      'run',
+      session,
+      '--wait',
+      '--env',
+      'CODE=7',
+      ...target,
+      '--',
+      'sh',
+      '-c',
+      'echo failing; exit $CODE',
+    ]);
     expect(failed.code).toBe(7);
     expect(failed.stdout).toBe('failing\n');
     expect(failed.stderr).toMatch(/^grove: task tsk_\w+ FAILED: exited with code 7$/m);
@@ -173,7 +195,9 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
     expect(gitSync(join(work, 'app'), 'log', '--oneline', '-1', 'origin/main')).toMatch(/teammate work/);
 
     // The same key answers the same job; --json wait prints the job, one line per change.
-    const again = json<{ job: { id: string } }>(await grove(['job', 'submit', 'sync_repo', '--repo', 'app', '--key', 'fetch-1', '--json', ...target]));
+    const again = json<{ job: { id: string } }>(
+      await grove(['job', 'submit', 'sync_repo', '--repo', 'app', '--key', 'fetch-1', '--json', ...target]),
+    );
     expect(again.job.id).toBe(id);
     const jsonWait = await grove(['job', 'wait', id!, '--json', ...target]);
     expect(jsonWait.code).toBe(0);
@@ -192,7 +216,9 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
     const onlyFailed = json<{ jobs: Array<{ id: string }> }>(await grove(['job', 'ls', '--state', 'failed', '--json', ...target]));
     expect(onlyFailed.jobs.map((j) => j.id)).toEqual([failing.job.id]);
     expect((await grove(['job', 'get', id!, ...target])).stdout).toMatch(/^RESULT +fetched from origin: /m);
-    expect((await grove(['job', 'submit', 'frobnicate', ...target])).stderr).toMatch(/^grove: KIND must be one of sync_repo, register_branch, /);
+    expect((await grove(['job', 'submit', 'frobnicate', ...target])).stderr).toMatch(
+      /^grove: KIND must be one of sync_repo, register_branch, /,
+    );
   });
 
   it('follows a slow job through its progress, and exits 1 for a cancelled one', async () => {
@@ -208,7 +234,9 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
     expect(lines.slice(-2)).toEqual(['100% done', expect.stringMatching(new RegExp(`^job ${job.id} SUCCEEDED: fetched from origin: `))]);
 
     rmSync(slowGate);
-    const { job: doomed } = json<{ job: { id: string } }>(await grove(['job', 'submit', 'sync_repo', '--repo', 'slow', '--json', ...target]));
+    const { job: doomed } = json<{ job: { id: string } }>(
+      await grove(['job', 'submit', 'sync_repo', '--repo', 'slow', '--json', ...target]),
+    );
     const doomedWait = grove(['job', 'wait', doomed.id, ...target]);
     await waitFor(async () => {
       const seen = json<{ state: string }>(await grove(['job', 'get', doomed.id, '--json', ...target]));
@@ -259,7 +287,9 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
 
     gitSync(checkout, '-c', 'sequence.editor=sed -i 1ibreak', 'rebase', '-i', '--quiet', 'HEAD~1');
     const paused = await grove(['sync', 'flush', 'app', ...target]);
-    expect(paused.stdout).toMatch(new RegExp(`^app +${session} +PAUSED +a rebase is in progress in ${checkout}: .*git rebase --abort`, 'm'));
+    expect(paused.stdout).toMatch(
+      new RegExp(`^app +${session} +PAUSED +a rebase is in progress in ${checkout}: .*git rebase --abort`, 'm'),
+    );
     const status = json<{ syncs: Array<{ state: string; causes: string[] }> }>(await grove(['sync', 'status', '--json', ...target]));
     expect(status.syncs[0]).toMatchObject({ state: 'SYNC_STATE_PAUSED' });
     expect(status.syncs[0]!.causes.join(' ')).toMatch(/a rebase is in progress/);

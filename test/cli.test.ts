@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo } from './helpers/git-repo.js';
-import { CLI, startAgentProcess, type ServiceProcess } from './helpers/processes.js';
+import { startAgentProcess, type ServiceProcess } from './helpers/processes.js';
 import { grove, type Run } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -112,7 +112,7 @@ describe('grove CLI against a real agent', () => {
   it('reports usage errors on one line, exit 2', async () => {
     expectOneErrorLine(await grove(['frobnicate']), 2, /unknown verb "frobnicate"/);
     expectOneErrorLine(await grove(['repo', 'frob']), 2, /unknown verb "repo frob"/);
-    expectOneErrorLine(await grove(['repo']), 2, /repo needs a verb: add, ls, get, rm/);
+    expectOneErrorLine(await grove(['repo']), 2, /repo needs a verb: add, ls, get, set, rm/);
     expectOneErrorLine(await grove(['repo', 'add', ...target]), 2, /repo add: missing PATH/);
     expectOneErrorLine(await grove(['repo', 'get', 'a', 'b', ...target]), 2, /unexpected argument "b"/);
     expectOneErrorLine(await grove(['repo', 'ls', '--bogus', ...target]), 2, /Unknown option '--bogus'/);

@@ -160,9 +160,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   async function routeFailure(method: string, request: Uint8Array, extra: Partial<RouteRequest> = {}) {
     let trailer: Metadata | undefined;
     const started = Date.now();
-    const error = await client
-      .route({ method, request: Buffer.from(request), ...extra }, { onTrailer: (t) => (trailer = t) })
-      .then(() => undefined, (err: { code: Status; details: string }) => err);
+    const error = await client.route({ method, request: Buffer.from(request), ...extra }, { onTrailer: (t) => (trailer = t) }).then(
+      () => undefined,
+      (err: { code: Status; details: string }) => err,
+    );
     expect(error, `${method} should have failed`).toBeDefined();
     return { code: error!.code, details: error!.details, reason: trailer?.get('grove-reason'), tookMs: Date.now() - started };
   }
@@ -194,9 +195,19 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   });
 
   it('routes commands by name, selector and id, and lists across agents with filters and pages', async () => {
-    for (const [name, repos] of [['ash', ['app']], ['birch', ['app', 'lib']], ['cedar', ['lib']]] as const) {
+    for (const [name, repos] of [
+      ['ash', ['app']],
+      ['birch', ['app', 'lib']],
+      ['cedar', ['lib']],
+    ] as const) {
       for (const repo of repos) {
-        const added = await route('AddRepo', AddRepoRequest, { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo, keepIgnored: [] }, AddRepoResponse, { agent: name });
+        const added = await route(
+          'AddRepo',
+          AddRepoRequest,
+          { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo, keepIgnored: [] },
+          AddRepoResponse,
+          { agent: name },
+        );
         expect(added.agentId).toBe(agentId(name));
       }
     }
@@ -214,7 +225,13 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     expect((await create('s-lib-us', { hasRepo: 'lib', labelSelector: 'zone=us' })).agentName).toBe('cedar');
     expect((await create('s-lib-eu', { hasRepo: 'lib', labelSelector: 'zone=eu' })).agentName).toBe('birch');
     // A repo name in the request itself narrows the choice like has_repo.
-    const byName = await route('CreateSession', CreateSessionRequest, CreateSessionRequest.fromPartial({ repoIds: ['lib'], branch: 's-lib-2', base: 'main', title: 's-lib-2', labels: { team: 'blue' } }), CreateSessionResponse, { labelSelector: 'zone=eu' });
+    const byName = await route(
+      'CreateSession',
+      CreateSessionRequest,
+      CreateSessionRequest.fromPartial({ repoIds: ['lib'], branch: 's-lib-2', base: 'main', title: 's-lib-2', labels: { team: 'blue' } }),
+      CreateSessionResponse,
+      { labelSelector: 'zone=eu' },
+    );
     expect(byName.agentName).toBe('birch');
     sessions.set('s-lib-2', byName.body.session!);
     expect((await create('s-gpu', { labelSelector: 'gpu=yes', hasRepo: 'app' })).agentName).toBe('ash');
@@ -249,7 +266,9 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
       expect(paged).toEqual(orderBy ? [...sorted].reverse() : sorted);
     }
     const first = await client.listSessions({ pageSize: 2 });
-    await expect(client.listSessions({ pageSize: 2, pageToken: first.nextPageToken, orderBy: 'id desc' })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT });
+    await expect(client.listSessions({ pageSize: 2, pageToken: first.nextPageToken, orderBy: 'id desc' })).rejects.toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+    });
 
     // Ids route by themselves: no agent named, the owner of the session answers.
     const lib2 = sessions.get('s-lib-2')!;
@@ -258,7 +277,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     const killed = await route('KillSession', KillSessionRequest, { id: lib2.id }, KillSessionResponse);
     expect(killed.agentName).toBe('birch');
     expect(killed.body.freed).toBe(true);
-    await waitFor(async () => (await client.getSession({ id: lib2.id })).state !== SessionState.SESSION_STATE_ACTIVE || undefined, 'the kill to be projected');
+    await waitFor(
+      async () => (await client.getSession({ id: lib2.id })).state !== SessionState.SESSION_STATE_ACTIVE || undefined,
+      'the kill to be projected',
+    );
 
     // Errors: an unknown id, a streaming method, and an agent's own error passed through.
     const unknownId = await routeFailure('KillSession', KillSessionRequest.encode({ id: 'ses_00000000000000000000zz' }).finish());
@@ -267,7 +289,13 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     expect(streaming).toMatchObject({ code: Status.INVALID_ARGUMENT, reason: 'STREAMING_NOT_ROUTABLE' });
     expect(streaming.details).toMatch(/WatchEvents streams/);
     const agentError = await routeFailure('GetRepo', GetRepoRequest.encode({ id: 'no-such-repo' }).finish(), { agent: 'cedar' });
-    const direct = await agents.get('cedar')!.client.getRepo({ id: 'no-such-repo' }).then(() => undefined, (err: { code: Status; details: string }) => err);
+    const direct = await agents
+      .get('cedar')!
+      .client.getRepo({ id: 'no-such-repo' })
+      .then(
+        () => undefined,
+        (err: { code: Status; details: string }) => err,
+      );
     expect(agentError).toMatchObject({ code: direct!.code, details: direct!.details, reason: 'REPO_NOT_FOUND' });
     expect((await routeFailure('GetAgentInfo', new Uint8Array(), { agent: 'nobody' })).code).toBe(Status.NOT_FOUND);
   });
@@ -324,7 +352,12 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   it('an agent killed mid-task turns UNKNOWN within the TTL, never WORKING; its restart brings back the truth', async () => {
     const session = sessions.get('s-lib-eu')!;
     // Routed by the session id alone.
-    const started = await route('StartTask', StartTaskRequest, StartTaskRequest.fromPartial({ sessionId: session.id, argv: gated }), StartTaskResponse);
+    const started = await route(
+      'StartTask',
+      StartTaskRequest,
+      StartTaskRequest.fromPartial({ sessionId: session.id, argv: gated }),
+      StartTaskResponse,
+    );
     expect(started.agentName).toBe('birch');
     const taskId = started.body.task!.id;
     await waitFor(async () => {
@@ -363,9 +396,29 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
       lastSeenTime: unknown.after.lastSeenTime,
     });
     // Watchers are told too: the agent change, then its sessions re-shown as UNKNOWN.
-    await waitFor(() => fast.responses.some((r) => r.change?.$case === 'agent' && r.change.value.id === unknown.after.id && r.change.value.status === AgentStatus.AGENT_STATUS_UNKNOWN) || undefined, 'the UNKNOWN agent change');
-    const reshown = await waitFor(() => fast.responses.find((r) => r.change?.$case === 'event' && r.change.value.type === 'session.agent_unknown' && r.change.value.resource === `sessions/${session.id}`), 'the session re-shown');
-    expect(reshown.change?.$case === 'event' && reshown.change.value.payload?.$case === 'session' && reshown.change.value.payload.value.activity).toBe(SessionActivity.SESSION_ACTIVITY_UNKNOWN);
+    await waitFor(
+      () =>
+        fast.responses.some(
+          (r) =>
+            r.change?.$case === 'agent' &&
+            r.change.value.id === unknown.after.id &&
+            r.change.value.status === AgentStatus.AGENT_STATUS_UNKNOWN,
+        ) || undefined,
+      'the UNKNOWN agent change',
+    );
+    const reshown = await waitFor(
+      () =>
+        fast.responses.find(
+          (r) =>
+            r.change?.$case === 'event' &&
+            r.change.value.type === 'session.agent_unknown' &&
+            r.change.value.resource === `sessions/${session.id}`,
+        ),
+      'the session re-shown',
+    );
+    expect(
+      reshown.change?.$case === 'event' && reshown.change.value.payload?.$case === 'session' && reshown.change.value.payload.value.activity,
+    ).toBe(SessionActivity.SESSION_ACTIVITY_UNKNOWN);
 
     const byId = await routeFailure('GetSession', GetSessionRequest.encode({ id: session.id }).finish(), { timeoutMs: 30_000 });
     expect(byId).toMatchObject({ code: Status.UNAVAILABLE, reason: 'AGENT_NOT_CONNECTED' });
@@ -378,7 +431,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     await waitFor(async () => {
       const seen = await observe();
       const shown = seen.listed.find((s) => s.id === session.id);
-      return (seen.after.status === AgentStatus.AGENT_STATUS_CONNECTED && shown?.activity === SessionActivity.SESSION_ACTIVITY_WORKING) || undefined;
+      return (
+        (seen.after.status === AgentStatus.AGENT_STATUS_CONNECTED && shown?.activity === SessionActivity.SESSION_ACTIVITY_WORKING) ||
+        undefined
+      );
     }, 'birch back, the session WORKING');
     await restarted;
     expect(shownWhileUnknown.length).toBeGreaterThan(0);
@@ -386,12 +442,19 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     // The watch says the same, in order: from birch's UNKNOWN change to its next agent
     // change, no event shows one of its sessions WORKING.
     const birchChanges = fast.responses.filter((r) => r.agentId === unknown.after.id);
-    const wentUnknown = birchChanges.findIndex((r) => r.change?.$case === 'agent' && r.change.value.status === AgentStatus.AGENT_STATUS_UNKNOWN);
+    const wentUnknown = birchChanges.findIndex(
+      (r) => r.change?.$case === 'agent' && r.change.value.status === AgentStatus.AGENT_STATUS_UNKNOWN,
+    );
     const cameBack = birchChanges.findIndex((r, i) => i > wentUnknown && r.change?.$case === 'agent');
     expect(cameBack).toBeGreaterThan(wentUnknown);
     const working = birchChanges
       .slice(wentUnknown, cameBack)
-      .filter((r) => r.change?.$case === 'event' && r.change.value.payload?.$case === 'session' && r.change.value.payload.value.activity === SessionActivity.SESSION_ACTIVITY_WORKING);
+      .filter(
+        (r) =>
+          r.change?.$case === 'event' &&
+          r.change.value.payload?.$case === 'session' &&
+          r.change.value.payload.value.activity === SessionActivity.SESSION_ACTIVITY_WORKING,
+      );
     expect(working).toEqual([]);
     writeFileSync(join(session.worktrees[0]!.path, 'go'), '');
     const done = await waitFor(async () => {
@@ -399,7 +462,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
       return tasks.find((t) => t.id === taskId && t.state === TaskState.TASK_STATE_SUCCEEDED);
     }, 'the task to succeed');
     expect(done.outputTail).toBe('ok\n');
-    await waitFor(async () => (await client.getSession({ id: session.id })).activity === SessionActivity.SESSION_ACTIVITY_IDLE || undefined, 'the session IDLE');
+    await waitFor(
+      async () => (await client.getSession({ id: session.id })).activity === SessionActivity.SESSION_ACTIVITY_IDLE || undefined,
+      'the session IDLE',
+    );
   });
 
   it('a coordinator killed and restarted: agents relink, and a watcher resumes without losing a change', async () => {
@@ -417,7 +483,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     const ash = agents.get('ash')!;
     await ash.client.addRepo({ path: makeRepo(join(tmp.path, 'src', 'while-down')), name: 'while-down' });
     await startCoordinator();
-    await waitFor(async () => (await client.listAgents({ status: AgentStatus.AGENT_STATUS_CONNECTED })).agents.length === 3 || undefined, 'all three agents to relink');
+    await waitFor(
+      async () => (await client.listAgents({ status: AgentStatus.AGENT_STATUS_CONNECTED })).agents.length === 3 || undefined,
+      'all three agents to relink',
+    );
 
     // A revision of the previous coordinator is refused, naming it: re-list and watch again.
     const stale = watch({ fromRevision: lastBeforeCrash });
@@ -440,7 +509,10 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     expect(expected.get(ash.id)).toContain('while-down');
     await waitFor(() => {
       const folded = reposFrom(again.responses);
-      return [...expected].every(([id, names]) => JSON.stringify([...(folded.get(id)?.values() ?? [])].sort()) === JSON.stringify(names)) || undefined;
+      return (
+        [...expected].every(([id, names]) => JSON.stringify([...(folded.get(id)?.values() ?? [])].sort()) === JSON.stringify(names)) ||
+        undefined
+      );
     }, 'the re-watched state to match the agents');
 
     // Within the new life: changes arrive exactly once, in order; a watch cut short resumes

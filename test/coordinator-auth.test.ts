@@ -73,7 +73,9 @@ describe('coordinator bearer token', () => {
     const before = peakRss();
     const huge = 'x'.repeat(60 * 1024 * 1024); // under the 64 MiB message limit, so only auth can stop it
     await expect(clientWith().listAgents({ labelSelector: huge })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
-    await expect(clientWith(bearer('not-the-token')).listAgents({ labelSelector: huge })).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+    await expect(clientWith(bearer('not-the-token')).listAgents({ labelSelector: huge })).rejects.toMatchObject({
+      code: Status.UNAUTHENTICATED,
+    });
     // Buffering either request would have raised the peak by 60 MiB at least.
     expect(peakRss() - before).toBeLessThan(32 * 1024 * 1024);
   });
@@ -92,7 +94,11 @@ describe('coordinator bearer token', () => {
     expect(agents.map((a) => a.name)).toEqual(['member']);
     const { client: agentApi, channel } = agentClient(processes[processes.length - 1]!.address, 'the-right-token');
     channels.push(channel);
-    expect((await agentApi.getAgentInfo({})).link).toEqual({ coordinator: coordinator.address, state: LinkState.LINK_STATE_CONNECTED, lastError: '' });
+    expect((await agentApi.getAgentInfo({})).link).toEqual({
+      coordinator: coordinator.address,
+      state: LinkState.LINK_STATE_CONNECTED,
+      lastError: '',
+    });
   });
 });
 
@@ -106,10 +112,27 @@ describe('coordinator over TLS', () => {
 
   beforeAll(async () => {
     // Self-signed for 127.0.0.1: the certificate is its own CA.
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     coordinator = await startCoordinatorProcess({
       dataDir: join(tmp.path, 'coordinator'),
       extraArgs: ['--tls-cert', cert, '--tls-key', key, '--heartbeat', '200ms', '--agent-grace', '2s'],

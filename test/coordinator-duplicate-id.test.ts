@@ -30,7 +30,10 @@ describe('two agent processes with one agent id (a copied data dir)', () => {
 
     first = await startAgentProcess({ dataDir: dirA, extraArgs: [...link, '--name', 'first'] });
     processes.push(first);
-    await waitFor(async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED), 'the first to link');
+    await waitFor(
+      async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED),
+      'the first to link',
+    );
     const second = await startAgentProcess({ dataDir: join(tmp.path, 'b'), extraArgs: [...link, '--name', 'second'] });
     processes.push(second);
     await waitFor(() => coordinator.stderr().includes('refused a second agent process with the same id') || undefined, 'the refusal');
@@ -40,7 +43,10 @@ describe('two agent processes with one agent id (a copied data dir)', () => {
     // The first agent's heartbeats are applied while the second keeps being refused: its
     // state never mixes in, and the registry keeps the first one's name.
     const heartbeatsBefore = (await coord.getAgent({ agent: 'first' })).lastSeenTime!.getTime();
-    await waitFor(async () => ((await coord.getAgent({ agent: 'first' })).lastSeenTime!.getTime() > heartbeatsBefore ? true : undefined), 'a heartbeat');
+    await waitFor(
+      async () => ((await coord.getAgent({ agent: 'first' })).lastSeenTime!.getTime() > heartbeatsBefore ? true : undefined),
+      'a heartbeat',
+    );
     expect((await coord.listRepos({})).repos.map((r) => r.repo!.name)).toEqual(['alpha']);
     expect((await coord.listAgents({})).agents.map((a) => a.name)).toEqual(['first']);
 

@@ -98,7 +98,10 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
     expect(repos.every((r) => r.agentId === agentId)).toBe(true);
 
     const info = await agentClient.getAgentInfo({});
-    await waitFor(async () => (await client.getAgent({ agent: 'alpha' })).appliedRevision === info.revision || undefined, 'applied revision');
+    await waitFor(
+      async () => (await client.getAgent({ agent: 'alpha' })).appliedRevision === info.revision || undefined,
+      'applied revision',
+    );
   });
 
   it('filters and pages agents, and answers NOT_FOUND for an agent it never saw', async () => {
@@ -143,7 +146,10 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
     }, 'the agent to relink');
     const expected = await agentRepos(agentClient);
     expect(expected).toHaveLength(4);
-    await waitFor(async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined, 'the rebuilt projection');
+    await waitFor(
+      async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined,
+      'the rebuilt projection',
+    );
   });
 
   it('resyncs with a snapshot when the events it lacks were compacted while the agent was away', async () => {
@@ -167,7 +173,10 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
       dataDir: agentDir,
       extraArgs: ['--coordinator', coordinatorAddress, '--name', 'alpha', '--labels', 'team=core', '--event-retention', '3'],
     });
-    await waitFor(async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined, 'the resynced projection');
+    await waitFor(
+      async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined,
+      'the resynced projection',
+    );
     expect(coordinator!.stderr()).toContain('"resume":"compacted"');
     // What the agent says about itself is refreshed by its Hello.
     expect((await client.getAgent({ agent: agentId })).labels).toEqual({ team: 'core' });

@@ -71,17 +71,27 @@ describe('Route: contract details', () => {
   async function failure(request: Partial<RouteRequest>, signal?: AbortSignal) {
     let trailer: Metadata | undefined;
     const started = Date.now();
-    const error = await client
-      .route(request, { onTrailer: (t) => (trailer = t), signal })
-      .then(() => undefined, (err: { code: Status; details: string }) => err);
+    const error = await client.route(request, { onTrailer: (t) => (trailer = t), signal }).then(
+      () => undefined,
+      (err: { code: Status; details: string }) => err,
+    );
     expect(error, 'the call should have failed').toBeDefined();
-    return { code: error!.code, details: error!.details, reason: trailer?.get('grove-reason'), agent: trailer?.get('grove-agent-id'), tookMs: Date.now() - started };
+    return {
+      code: error!.code,
+      details: error!.details,
+      reason: trailer?.get('grove-reason'),
+      agent: trailer?.get('grove-agent-id'),
+      tookMs: Date.now() - started,
+    };
   }
   const encode = <T>(codec: { encode(m: T): { finish(): Uint8Array } }, message: T) => Buffer.from(codec.encode(message).finish());
 
   it('refuses what cannot be routed, before sending anything', async () => {
     expect(await failure({ method: 'LaunchMissiles' })).toMatchObject({ code: Status.INVALID_ARGUMENT, reason: 'UNKNOWN_METHOD' });
-    expect(await failure({ method: 'FollowTaskLog', agent: 'solo' })).toMatchObject({ code: Status.INVALID_ARGUMENT, reason: 'STREAMING_NOT_ROUTABLE' });
+    expect(await failure({ method: 'FollowTaskLog', agent: 'solo' })).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      reason: 'STREAMING_NOT_ROUTABLE',
+    });
     // A length-delimited field that claims more bytes than there are.
     expect(await failure({ method: 'GetJob', request: Buffer.from([0x0a, 0x05, 0x61]) })).toMatchObject({
       code: Status.INVALID_ARGUMENT,
@@ -102,10 +112,19 @@ describe('Route: contract details', () => {
   });
 
   it('routes jobs and tasks by their ids, and names the agent in a trailer', async () => {
-    const { body: repo } = await routeAs('AddRepo', encode(AddRepoRequest, { path: makeRepo(join(tmp.path, 'repo')), name: 'repo', keepIgnored: [] }), AddRepoResponse, { labelSelector: 'role=build' });
+    const { body: repo } = await routeAs(
+      'AddRepo',
+      encode(AddRepoRequest, { path: makeRepo(join(tmp.path, 'repo')), name: 'repo', keepIgnored: [] }),
+      AddRepoResponse,
+      { labelSelector: 'role=build' },
+    );
     await waitFor(() => coordinator!.projection.index.repos.ownersOf(repo.repo!.id).length > 0 || undefined, 'the repo projected');
     // SubmitJob by the repo id alone, then GetJob and CancelJob by the job id alone.
-    const submitted = await routeAs('SubmitJob', encode(SubmitJobRequest, SubmitJobRequest.fromPartial({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repo.repo!.id })), SubmitJobResponse);
+    const submitted = await routeAs(
+      'SubmitJob',
+      encode(SubmitJobRequest, SubmitJobRequest.fromPartial({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repo.repo!.id })),
+      SubmitJobResponse,
+    );
     const jobId = submitted.body.job!.id;
     await waitFor(() => coordinator!.projection.index.jobs.ownersOf(jobId).length > 0 || undefined, 'the job projected');
     const job = await routeAs('GetJob', encode(GetJobRequest, { id: jobId }), Job);
@@ -118,10 +137,19 @@ describe('Route: contract details', () => {
     expect(cancelTrailer?.get('grove-agent-id')).toBe(agentId);
 
     // A session by has_repo, a task by its session id, a cancel by the task id.
-    const { body: created } = await routeAs('CreateSession', encode(CreateSessionRequest, CreateSessionRequest.fromPartial({ branch: 'routed', base: 'main' })), CreateSessionResponse, { hasRepo: 'repo' });
+    const { body: created } = await routeAs(
+      'CreateSession',
+      encode(CreateSessionRequest, CreateSessionRequest.fromPartial({ branch: 'routed', base: 'main' })),
+      CreateSessionResponse,
+      { hasRepo: 'repo' },
+    );
     const sessionId = created.session!.id;
     await waitFor(() => coordinator!.projection.index.sessions.ownersOf(sessionId).length > 0 || undefined, 'the session projected');
-    const { body: started } = await routeAs('StartTask', encode(StartTaskRequest, StartTaskRequest.fromPartial({ sessionId, argv: ['sleep', '30'] })), StartTaskResponse);
+    const { body: started } = await routeAs(
+      'StartTask',
+      encode(StartTaskRequest, StartTaskRequest.fromPartial({ sessionId, argv: ['sleep', '30'] })),
+      StartTaskResponse,
+    );
     const taskId = started.task!.id;
     await waitFor(() => coordinator!.projection.index.tasks.ownersOf(taskId).length > 0 || undefined, 'the task projected');
     await routeAs('CancelTask', encode(CancelTaskRequest, { id: taskId }), CancelTaskResponse);
@@ -139,9 +167,10 @@ describe('Route: contract details', () => {
       expect(late.tookMs).toBeLessThan(2000);
       // No timeout_ms: the default (30 s) would apply, but the caller's own signal ends it.
       const started = Date.now();
-      const gaveUp = await client
-        .route({ method: 'GetAgentInfo', agent: 'solo' }, { signal: AbortSignal.timeout(300) })
-        .then(() => undefined, (err: Error) => err);
+      const gaveUp = await client.route({ method: 'GetAgentInfo', agent: 'solo' }, { signal: AbortSignal.timeout(300) }).then(
+        () => undefined,
+        (err: Error) => err,
+      );
       expect(gaveUp?.name).toBe('TimeoutError');
       expect(Date.now() - started).toBeLessThan(2000);
       await waitFor(() => coordinator!.links.get(agentId)?.pendingCommands === 0 || undefined, 'the abandoned command to be dropped');

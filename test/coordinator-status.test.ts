@@ -123,7 +123,10 @@ describe('coordinator agent status', () => {
       agent!.child.kill('SIGCONT');
     }
     await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED after thawing');
-    const links = coordinator!.stderr().split('\n').filter((line) => line.includes('"msg":"agent linked"'));
+    const links = coordinator!
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"agent linked"'));
     expect(links.length).toBe(2);
   });
 });

@@ -37,7 +37,9 @@ function integrityCheck(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openErr) => {
       if (openErr) return reject(openErr);
-      db.get('PRAGMA integrity_check', (err, row: Record<string, string>) => db.close(() => (err ? reject(err) : resolve(Object.values(row)[0]!))));
+      db.get('PRAGMA integrity_check', (err, row: Record<string, string>) =>
+        db.close(() => (err ? reject(err) : resolve(Object.values(row)[0]!))),
+      );
     });
   });
 }
@@ -73,15 +75,31 @@ describe.runIf(mountable)('a full disk', () => {
 
   it('writes fail with RESOURCE_EXHAUSTED, reads go on, no exit status is lost, and it recovers', async () => {
     const repo = (await client.addRepo({ path: makeRepo(join(tmp.path, 'repo')), name: 'repo', keepIgnored: [] })).repo!;
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'b', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'b', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     const gate = join(tmp.path, 'go'); // on the ordinary disk: the full one takes no new file
-    const task = (await client.startTask({ sessionId: session.id, argv: ['sh', '-c', `echo started; ${waitForFile(gate)}; echo finished; exit 7`], prompt: '', env: {}, repoId: '', requestId: '' })).task!;
+    const task = (
+      await client.startTask({
+        sessionId: session.id,
+        argv: ['sh', '-c', `echo started; ${waitForFile(gate)}; echo finished; exit 7`],
+        prompt: '',
+        env: {},
+        repoId: '',
+        requestId: '',
+      })
+    ).task!;
     // Its output proves the command runs (and so that its runner has taken its room) before the disk fills.
-    await waitFor(async () => ((await client.readTaskLog({ id: task.id, offset: 0, limit: 100 })).data.toString() === 'started\n' ? true : undefined), 'the task to run');
+    await waitFor(
+      async () => ((await client.readTaskLog({ id: task.id, offset: 0, limit: 100 })).data.toString() === 'started\n' ? true : undefined),
+      'the task to run',
+    );
 
     const filler = fill(disk);
     writeFileSync(gate, ''); // the task ends while the disk is full
-    const refused = await expectStatus(client.addRepo({ path: makeRepo(join(tmp.path, 'other')), name: 'other', keepIgnored: [] }), Status.RESOURCE_EXHAUSTED);
+    const refused = await expectStatus(
+      client.addRepo({ path: makeRepo(join(tmp.path, 'other')), name: 'other', keepIgnored: [] }),
+      Status.RESOURCE_EXHAUSTED,
+    );
     expect(refused.details).toMatch(/full|no space/i);
     expect(refused.details).not.toMatch(/SQLITE|insert/i);
     await expectStatus(

@@ -34,13 +34,36 @@ const nasty = fc.oneof(
   { arbitrary: fc.string(), weight: 2 },
   { arbitrary: fc.string({ unit: 'grapheme' }), weight: 1 },
   {
-    arbitrary: fc.constantFrom('', 'repo', '-x', '--help', '\0', 'a\0b', '\n', '..', '../../etc/passwd', '/', '/tmp', 'refs/heads/x', '@', '\u202e', 'ses_0000000000000000000000', 'tsk_0000000000000000000000', 'k=v,x', '*'),
+    arbitrary: fc.constantFrom(
+      '',
+      'repo',
+      '-x',
+      '--help',
+      '\0',
+      'a\0b',
+      '\n',
+      '..',
+      '../../etc/passwd',
+      '/',
+      '/tmp',
+      'refs/heads/x',
+      '@',
+      '\u202e',
+      'ses_0000000000000000000000',
+      'tsk_0000000000000000000000',
+      'k=v,x',
+      '*',
+    ),
     weight: 3,
   },
   { arbitrary: fc.string().map((text) => `${text}\0${text}`), weight: 1 },
   { arbitrary: fc.string({ minLength: 300, maxLength: 5000 }), weight: 1 },
 );
-const int64 = fc.oneof(fc.integer({ min: -5, max: 1000 }), fc.integer(), fc.constantFrom(0, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER, 2 ** 60, -(2 ** 60)));
+const int64 = fc.oneof(
+  fc.integer({ min: -5, max: 1000 }),
+  fc.integer(),
+  fc.constantFrom(0, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, Number.MAX_SAFE_INTEGER, 2 ** 60, -(2 ** 60)),
+);
 
 /** An arbitrary of the message type's shape, read off its defaults (scalars, lists, maps). */
 function arbitraryFor(codec: { fromPartial(p: object): object }): fc.Arbitrary<object> {
@@ -142,13 +165,24 @@ describe('fuzzing every unary RPC', () => {
     const channel = createChannel(coordinator.address);
     channels.push(channel);
     const client = createClient(CoordinatorServiceDefinition, channel) as unknown as Record<string, (r: object) => Promise<unknown>>;
-    await waitFor(async () => ((await client.listAgents!({})) as { agents: unknown[] }).agents.length > 0 || undefined, 'the agent to link');
+    await waitFor(
+      async () => ((await client.listAgents!({})) as { agents: unknown[] }).agents.length > 0 || undefined,
+      'the agent to link',
+    );
     const routedMethods = unary(AgentServiceDefinition).map(([, m]) => m.name);
     for (const [key, method] of unary(CoordinatorServiceDefinition)) {
       // Route gets a real method name half the time, so its body is decoded by the agent.
       const arbitrary =
         key === 'route'
-          ? fc.record({ method: fc.oneof(nasty, fc.constantFrom(...routedMethods)), request: fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)), agent: nasty, timeoutMs: fc.constantFrom(0, 1000) }, { requiredKeys: [] })
+          ? fc.record(
+              {
+                method: fc.oneof(nasty, fc.constantFrom(...routedMethods)),
+                request: fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
+                agent: nasty,
+                timeoutMs: fc.constantFrom(0, 1000),
+              },
+              { requiredKeys: [] },
+            )
           : arbitraryFor(method.requestType);
       await fc.assert(
         fc.asyncProperty(arbitrary, async (generated) => {

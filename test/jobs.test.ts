@@ -42,12 +42,25 @@ describe('durable background jobs', () => {
   }
 
   const submit = (kind: JobKind, repo: Repo | undefined, extra: Partial<{ branch: string; base: string; idempotencyKey: string }> = {}) =>
-    client.submitJob({ kind, repoId: repo?.id ?? '', branch: extra.branch ?? '', base: extra.base ?? '', sessionId: '', sessionIds: [], idempotencyKey: extra.idempotencyKey ?? '' }).then((r) => r.job!);
+    client
+      .submitJob({
+        kind,
+        repoId: repo?.id ?? '',
+        branch: extra.branch ?? '',
+        base: extra.base ?? '',
+        sessionId: '',
+        sessionIds: [],
+        idempotencyKey: extra.idempotencyKey ?? '',
+      })
+      .then((r) => r.job!);
   const until = (id: string, ...states: JobState[]) =>
-    waitFor(async () => {
-      const job = await client.getJob({ id });
-      return states.includes(job.state) ? job : undefined;
-    }, `job ${id} to reach ${states.map((s) => JobState[s]).join('/')}`);
+    waitFor(
+      async () => {
+        const job = await client.getJob({ id });
+        return states.includes(job.state) ? job : undefined;
+      },
+      `job ${id} to reach ${states.map((s) => JobState[s]).join('/')}`,
+    );
 
   beforeAll(() => startAgent());
   afterAll(async () => {
@@ -101,7 +114,9 @@ describe('durable background jobs', () => {
     gitSync(repo.path, 'checkout', '--quiet', 'main');
     commitAll(writeAndReturn(repo.path, 'main.txt', 'm'), 'main moved');
     const reg = await submit(JobKind.JOB_KIND_REGISTER_BRANCH, repo, { branch: 'feature', base: 'main' });
-    expect((await until(reg.id, JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED)).result).toMatch(/registered feature \(parent main/);
+    expect((await until(reg.id, JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED)).result).toMatch(
+      /registered feature \(parent main/,
+    );
     const job = await submit(JobKind.JOB_KIND_REBASE_BRANCH, repo, { branch: 'feature' });
     const done = await until(job.id, JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED);
     expect(done.error).toBe('');
@@ -114,7 +129,9 @@ describe('durable background jobs', () => {
     const { repo } = await clonedRepo();
     gitSync(repo.path, 'branch', 'conflicted');
     commitAll(writeAndReturn(repo.path, 'file.txt', 'main side\n'), 'main edits file');
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'conflicted', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (
+      await client.createSession({ repoIds: [repo.id], branch: 'conflicted', base: '', title: '', labels: {}, requestId: '' })
+    ).session!;
     const wt = session.worktrees[0]!.path;
     commitAll(writeAndReturn(wt, 'file.txt', 'branch side\n'), 'branch edits file');
     const headBefore = gitSync(wt, 'rev-parse', 'HEAD');
@@ -143,7 +160,11 @@ describe('durable background jobs', () => {
     const done = await until(job.id, JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED);
     expect(done.error).toBe('');
     expect(done.result).toBe('restacked s1 -> s2 -> s3');
-    for (const [child, base] of [['s1', 'main'], ['s2', 's1'], ['s3', 's2']] as const) {
+    for (const [child, base] of [
+      ['s1', 'main'],
+      ['s2', 's1'],
+      ['s3', 's2'],
+    ] as const) {
       expect(gitSync(repo.path, 'merge-base', child, base).trim()).toBe(gitSync(repo.path, 'rev-parse', base).trim());
     }
     expect(gitSync(repo.path, 'show', 's3:s1.txt')).toBe('s1');
@@ -182,7 +203,8 @@ describe('durable background jobs', () => {
     const { repo } = await clonedRepo();
     gitSync(repo.path, 'branch', 'crashy');
     commitAll(writeAndReturn(repo.path, 'file.txt', 'main side\n'), 'main edits file');
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'crashy', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'crashy', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     const wt = session.worktrees[0]!.path;
     commitAll(writeAndReturn(wt, 'file.txt', 'branch side\n'), 'branch edits file');
     const headBefore = gitSync(wt, 'rev-parse', 'HEAD');
@@ -207,7 +229,14 @@ describe('durable background jobs', () => {
     gitSync(origin, 'checkout', '--quiet', 'main');
     writeFileSync(gate, '');
     await until((await submit(JobKind.JOB_KIND_SYNC_REPO, repo)).id, JobState.JOB_STATE_SUCCEEDED);
-    const { session } = await client.createSession({ repoIds: [repo.id], branch: 'remote-work', base: '', title: '', labels: {}, requestId: '' });
+    const { session } = await client.createSession({
+      repoIds: [repo.id],
+      branch: 'remote-work',
+      base: '',
+      title: '',
+      labels: {},
+      requestId: '',
+    });
     expect(session!.state).toBe(SessionState.SESSION_STATE_PENDING_BRANCH);
     expect(session!.pendingJobId).toMatch(/^job_/);
     expect(session!.worktrees[0]!.state).toBe(WorktreeState.WORKTREE_STATE_REMOVED);
@@ -226,7 +255,14 @@ describe('durable background jobs', () => {
     writeFileSync(gate, '');
     await until((await submit(JobKind.JOB_KIND_SYNC_REPO, repo)).id, JobState.JOB_STATE_SUCCEEDED);
     gitSync(origin, 'branch', '-D', 'vanishing'); // gone upstream; the job's fetch --prune finds out
-    const { session } = await client.createSession({ repoIds: [repo.id], branch: 'vanishing', base: '', title: '', labels: {}, requestId: '' });
+    const { session } = await client.createSession({
+      repoIds: [repo.id],
+      branch: 'vanishing',
+      base: '',
+      title: '',
+      labels: {},
+      requestId: '',
+    });
     expect(session!.state).toBe(SessionState.SESSION_STATE_PENDING_BRANCH);
     const failed = await waitFor(async () => {
       const s = await client.getSession({ id: session!.id });

@@ -2,14 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ClientError, type Channel } from 'nice-grpc';
+import { ClientError } from 'nice-grpc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobKind, JobState, TaskState, WorktreeState, type Session } from '../gen/grove/agent/v1/resources.js';
 import type { AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
 import { signalGroup } from './helpers/fixtures.js';
 import { gitSync, makeRepo } from './helpers/git-repo.js';
 import { agentClient } from './helpers/grpc.js';
-import { startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
+import { startAgentProcess, waitFor } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -109,11 +109,26 @@ async function operation(client: AgentServiceClient, repoId: string, ledger: Led
     }
     ledger.work.set(session!.id, files);
   } else if (choice < 0.65) {
-    await client.startTask({ sessionId: pick()!, argv: ['sh', '-c', 'sleep 0.3; echo done'], prompt: '', env: {}, repoId: '', requestId: '' });
+    await client.startTask({
+      sessionId: pick()!,
+      argv: ['sh', '-c', 'sleep 0.3; echo done'],
+      prompt: '',
+      env: {},
+      repoId: '',
+      requestId: '',
+    });
   } else if (choice < 0.85) {
     await client.cleanupSession({ id: pick()! });
   } else {
-    await client.submitJob({ kind: JobKind.JOB_KIND_CLEANUP_SESSION, sessionId: pick()!, repoId: '', branch: '', base: '', sessionIds: [], idempotencyKey: `job-${n}` });
+    await client.submitJob({
+      kind: JobKind.JOB_KIND_CLEANUP_SESSION,
+      sessionId: pick()!,
+      repoId: '',
+      branch: '',
+      base: '',
+      sessionIds: [],
+      idempotencyKey: `job-${n}`,
+    });
   }
 }
 
@@ -141,7 +156,10 @@ async function checkInvariants(client: AgentServiceClient, repoPath: string, led
     const alive = existsSync(`/proc/${task.pid}`);
     if (!alive) {
       // It may have ended between the list and the probe: then the agent says so shortly.
-      await waitFor(async () => ((await client.getTask({ id: task.id })).state !== TaskState.TASK_STATE_RUNNING ? true : undefined), `task ${task.id} to stop claiming RUNNING`);
+      await waitFor(
+        async () => ((await client.getTask({ id: task.id })).state !== TaskState.TASK_STATE_RUNNING ? true : undefined),
+        `task ${task.id} to stop claiming RUNNING`,
+      );
     }
   }
   // No job stays RUNNING or QUEUED: each ends (retried or failed with a reason).

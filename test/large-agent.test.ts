@@ -43,27 +43,40 @@ describe('an agent whose state is larger than one message', () => {
     const gates: string[] = [];
     // 3 sessions × 80 tasks × 350 KiB ≈ 82 MiB of queued prompts: past the 64 MiB message limit.
     for (let s = 0; s < 3; s++) {
-      const session = (await client.createSession({ repoIds: [repo.id], branch: `big-${s}`, base: '', title: '', labels: {}, requestId: '' })).session!;
+      const session = (
+        await client.createSession({ repoIds: [repo.id], branch: `big-${s}`, base: '', title: '', labels: {}, requestId: '' })
+      ).session!;
       gates.push(join(session.worktrees[0]!.path, 'go'));
-      const first = (await client.startTask({ sessionId: session.id, argv: gatedTask('go', 'done'), prompt: '', env: {}, repoId: '', requestId: '' })).task!;
+      const first = (
+        await client.startTask({ sessionId: session.id, argv: gatedTask('go', 'done'), prompt: '', env: {}, repoId: '', requestId: '' })
+      ).task!;
       queued.push(first.id);
       await Promise.all(
         Array.from({ length: 80 }, async () => {
-          const task = (await client.startTask({ sessionId: session.id, argv: ['true'], prompt, env: {}, repoId: '', requestId: '' })).task!;
+          const task = (await client.startTask({ sessionId: session.id, argv: ['true'], prompt, env: {}, repoId: '', requestId: '' }))
+            .task!;
           queued.push(task.id);
         }),
       );
       if (s === 0) {
         // 80 queued of at most 100: 20 more fit by count, but not by bytes (32 MiB a session).
         const err = await expectStatus(
-          Promise.all(Array.from({ length: 30 }, () => client.startTask({ sessionId: session.id, argv: ['true'], prompt, env: {}, repoId: '', requestId: '' }))),
+          Promise.all(
+            Array.from({ length: 30 }, () =>
+              client.startTask({ sessionId: session.id, argv: ['true'], prompt, env: {}, repoId: '', requestId: '' }),
+            ),
+          ),
           Status.RESOURCE_EXHAUSTED,
           /would take \d+ bytes; at most/,
         );
         expect(err.details).toMatch(/session ses_/);
       }
     }
-    queued.splice(0, queued.length, ...(await allTaskIds((pageToken) => client.listTasks({ sessionId: '', pageSize: 5, pageToken, state: 0 }))));
+    queued.splice(
+      0,
+      queued.length,
+      ...(await allTaskIds((pageToken) => client.listTasks({ sessionId: '', pageSize: 5, pageToken, state: 0 }))),
+    );
     expect(queued.length).toBeGreaterThan(240);
 
     // A coordinator that has never seen this agent asks it for a snapshot.
@@ -79,10 +92,16 @@ describe('an agent whose state is larger than one message', () => {
     processes.push(relinked);
     const { client: coord, channel: coordChannel } = coordinatorClient(coordinator.address);
     try {
-      const seen = await waitFor(async () => {
-        const ids = new Set(await allTaskIds((pageToken) => coord.listTasks({ agent: '', sessionId: '', pageSize: 5, pageToken, state: 0 })));
-        return queued.every((id) => ids.has(id)) ? ids : undefined;
-      }, 'every queued task in the coordinator projection', 90_000);
+      const seen = await waitFor(
+        async () => {
+          const ids = new Set(
+            await allTaskIds((pageToken) => coord.listTasks({ agent: '', sessionId: '', pageSize: 5, pageToken, state: 0 })),
+          );
+          return queued.every((id) => ids.has(id)) ? ids : undefined;
+        },
+        'every queued task in the coordinator projection',
+        90_000,
+      );
       expect(seen.size).toBeGreaterThanOrEqual(queued.length);
     } finally {
       coordChannel.close();

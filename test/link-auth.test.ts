@@ -25,11 +25,19 @@ async function startImpostor(behaviour: Behaviour, repoPath: string) {
       const incoming = requests[Symbol.asyncIterator]();
       const first = await incoming.next();
       seen.messages.push(first.value?.message?.$case ?? 'end');
-      const welcome: ConnectResponse = { message: { $case: 'welcome', value: { resumeAfterRevision: 0, wantSnapshot: false, heartbeatIntervalMs: 1000 } } };
+      const welcome: ConnectResponse = {
+        message: { $case: 'welcome', value: { resumeAfterRevision: 0, wantSnapshot: false, heartbeatIntervalMs: 1000 } },
+      };
       const command: ConnectResponse = {
         message: {
           $case: 'command',
-          value: { requestId: 'evil', method: 'AddRepo', request: Buffer.from(AddRepoRequest.encode({ path: repoPath, name: 'stolen', keepIgnored: [] }).finish()), deadline: undefined, timeoutMs: 5000 },
+          value: {
+            requestId: 'evil',
+            method: 'AddRepo',
+            request: Buffer.from(AddRepoRequest.encode({ path: repoPath, name: 'stolen', keepIgnored: [] }).finish()),
+            deadline: undefined,
+            timeoutMs: 5000,
+          },
         },
       };
       if (behaviour === 'bogus-challenge') {

@@ -72,7 +72,10 @@ describe('commands over the link', () => {
     expect(missing.message).toContain('no-such-repo');
     expect(missing.response).toHaveLength(0);
 
-    const invalid = await send('AddRepo', AddRepoRequest.encode({ path: join(tmp.path, 'not-a-repo'), name: '', keepIgnored: [] }).finish());
+    const invalid = await send(
+      'AddRepo',
+      AddRepoRequest.encode({ path: join(tmp.path, 'not-a-repo'), name: '', keepIgnored: [] }).finish(),
+    );
     expect(invalid.code).not.toBe(Status.OK);
     expect(invalid.reason).not.toBe('');
 
@@ -86,9 +89,10 @@ describe('commands over the link', () => {
   });
 
   it('fails fast with UNAVAILABLE for an agent without a link', async () => {
-    await expect(
-      coordinator!.links.sendCommand('agt_nobody', 'GetAgentInfo', new Uint8Array(), 5000),
-    ).rejects.toMatchObject({ code: Status.UNAVAILABLE, reason: 'AGENT_NOT_CONNECTED' });
+    await expect(coordinator!.links.sendCommand('agt_nobody', 'GetAgentInfo', new Uint8Array(), 5000)).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      reason: 'AGENT_NOT_CONNECTED',
+    });
   });
 
   it('fails a pending command with UNAVAILABLE when the link drops, and new ones fast', async () => {

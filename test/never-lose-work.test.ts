@@ -127,7 +127,11 @@ describe('never lose work', () => {
 
   it('keep-ignored globs make ignored files work: kill refuses, cleanup preserves, apply restores them', async () => {
     const repo = await newRepo();
-    const updated = await client.updateRepo({ id: repo.name, settings: { keepIgnored: ['.env', 'config/*.local'] }, updateMask: ['keep_ignored'] });
+    const updated = await client.updateRepo({
+      id: repo.name,
+      settings: { keepIgnored: ['.env', 'config/*.local'] },
+      updateMask: ['keep_ignored'],
+    });
     expect(updated.repo!.keepIgnored).toEqual(['.env', 'config/*.local']);
     const session = await create([repo]);
     const wt = worktreeOf(session, repo).path;
@@ -148,10 +152,26 @@ describe('never lose work', () => {
 
   it('refuses bad keep-ignored globs and an empty update mask, changing nothing', async () => {
     const repo = await newRepo({ 'a.txt': 'a\n' }, ['.env']);
-    await expectStatus(client.updateRepo({ id: repo.id, settings: { keepIgnored: ['../x'] }, updateMask: ['keep_ignored'] }), Status.INVALID_ARGUMENT, /inside the worktree/);
-    await expectStatus(client.updateRepo({ id: repo.id, settings: { keepIgnored: [':(top)x'] }, updateMask: ['keep_ignored'] }), Status.INVALID_ARGUMENT, /pathspec magic/);
-    await expectStatus(client.updateRepo({ id: repo.id, settings: { keepIgnored: [] }, updateMask: [] }), Status.INVALID_ARGUMENT, /update_mask/);
-    await expectStatus(client.updateRepo({ id: repo.id, settings: { keepIgnored: [] }, updateMask: ['name'] }), Status.INVALID_ARGUMENT, /no repo setting/);
+    await expectStatus(
+      client.updateRepo({ id: repo.id, settings: { keepIgnored: ['../x'] }, updateMask: ['keep_ignored'] }),
+      Status.INVALID_ARGUMENT,
+      /inside the worktree/,
+    );
+    await expectStatus(
+      client.updateRepo({ id: repo.id, settings: { keepIgnored: [':(top)x'] }, updateMask: ['keep_ignored'] }),
+      Status.INVALID_ARGUMENT,
+      /pathspec magic/,
+    );
+    await expectStatus(
+      client.updateRepo({ id: repo.id, settings: { keepIgnored: [] }, updateMask: [] }),
+      Status.INVALID_ARGUMENT,
+      /update_mask/,
+    );
+    await expectStatus(
+      client.updateRepo({ id: repo.id, settings: { keepIgnored: [] }, updateMask: ['name'] }),
+      Status.INVALID_ARGUMENT,
+      /no repo setting/,
+    );
     expect((await client.getRepo({ id: repo.id })).keepIgnored).toEqual(['.env']);
   });
 
@@ -213,7 +233,11 @@ describe('never lose work', () => {
 
   it('refuses to register a repo inside the worktree root', async () => {
     const inside = makeRepo(join(root, 'sneaky'));
-    await expectStatus(client.addRepo({ path: inside, name: 'sneaky', keepIgnored: [] }), Status.INVALID_ARGUMENT, /inside the worktree root/);
+    await expectStatus(
+      client.addRepo({ path: inside, name: 'sneaky', keepIgnored: [] }),
+      Status.INVALID_ARGUMENT,
+      /inside the worktree root/,
+    );
     expect((await client.listRepos({ pageSize: 100, pageToken: '' })).repos.map((r) => r.name)).not.toContain('sneaky');
     expect(statSync(inside).isDirectory()).toBe(true);
   });

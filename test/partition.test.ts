@@ -60,7 +60,17 @@ describe.runIf(usable)('a network partition between an agent and its coordinator
     agent = await startAgentProcess({
       dataDir: join(tmp.path, 'agent'),
       listen: `${agentIp}:0`,
-      extraArgs: ['--worktree-root', join(tmp.path, 'wt'), '--coordinator', `${hostIp}:${port}`, '--allow-plaintext-link', '--name', 'far', '--heartbeat', '200ms'],
+      extraArgs: [
+        '--worktree-root',
+        join(tmp.path, 'wt'),
+        '--coordinator',
+        `${hostIp}:${port}`,
+        '--allow-plaintext-link',
+        '--name',
+        'far',
+        '--heartbeat',
+        '200ms',
+      ],
       spawn: { wrapper: ['ip', 'netns', 'exec', ns] },
     });
   });
@@ -83,12 +93,25 @@ describe.runIf(usable)('a network partition between an agent and its coordinator
     channels.push(coordChannel, directChannel);
     const agentInfo = await direct.getAgentInfo({});
     const repo = (await direct.addRepo({ path: makeRepo(join(tmp.path, 'repo')), name: 'repo', keepIgnored: [] })).repo!;
-    const session = (await direct.createSession({ repoIds: [repo.id], branch: 'far', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await direct.createSession({ repoIds: [repo.id], branch: 'far', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     const wt = session.worktrees[0]!.path;
-    const task = (await direct.startTask({ sessionId: session.id, argv: ['sh', '-c', `${waitForFile('go')}; echo done > ended`], prompt: '', env: {}, repoId: '', requestId: '' })).task!;
+    const task = (
+      await direct.startTask({
+        sessionId: session.id,
+        argv: ['sh', '-c', `${waitForFile('go')}; echo done > ended`],
+        prompt: '',
+        env: {},
+        repoId: '',
+        requestId: '',
+      })
+    ).task!;
     const statusOf = async () => (await coord.getAgent({ agent: 'far' })).status;
     const sessionSeen = async () => (await coord.getSession({ id: session.id })).activity;
-    await waitFor(async () => ((await sessionSeen()) === SessionActivity.SESSION_ACTIVITY_WORKING ? true : undefined), 'the session WORKING on the coordinator');
+    await waitFor(
+      async () => ((await sessionSeen()) === SessionActivity.SESSION_ACTIVITY_WORKING ? true : undefined),
+      'the session WORKING on the coordinator',
+    );
 
     // Every agent event the coordinator passes on, from here to the end.
     const seen: number[] = [];
@@ -96,7 +119,10 @@ describe.runIf(usable)('a network partition between an agent and its coordinator
     const watching = new AbortController();
     const watch = (async () => {
       try {
-        for await (const response of coord.watch({ fromRevision: 0, agent: agentInfo.id, initialSnapshot: true, kinds: [] }, { signal: watching.signal })) {
+        for await (const response of coord.watch(
+          { fromRevision: 0, agent: agentInfo.id, initialSnapshot: true, kinds: [] },
+          { signal: watching.signal },
+        )) {
           const { change, snapshotDone } = response as WatchResponse;
           if (snapshotDone) live = true;
           // Agent events only: a session re-shown by the coordinator (its activity turned
@@ -119,7 +145,14 @@ describe.runIf(usable)('a network partition between an agent and its coordinator
     expect(await sessionSeen()).toBe(SessionActivity.SESSION_ACTIVITY_UNKNOWN);
     expect(samples).not.toContain(SessionActivity.SESSION_ACTIVITY_WORKING);
     const routed = await coord
-      .route({ agent: 'far', method: 'GetAgentInfo', request: Buffer.from(GetAgentInfoRequest.encode({}).finish()), timeoutMs: 30_000, labelSelector: '', hasRepo: '' })
+      .route({
+        agent: 'far',
+        method: 'GetAgentInfo',
+        request: Buffer.from(GetAgentInfoRequest.encode({}).finish()),
+        timeoutMs: 30_000,
+        labelSelector: '',
+        hasRepo: '',
+      })
       .catch((err: unknown) => err);
     expect(routed).toBeInstanceOf(ClientError);
     expect(Status[(routed as ClientError).code]).toBe('UNAVAILABLE'); // at once, not after the 30 s
@@ -132,11 +165,17 @@ describe.runIf(usable)('a network partition between an agent and its coordinator
     const converged = await waitFor(async () => {
       const { tasks } = await coord.listTasks({ agent: '', sessionId: session.id, pageSize: 100, pageToken: '', state: 0 });
       const seenTask = tasks.find((t) => t.id === task.id);
-      return seenTask?.state === TaskState.TASK_STATE_SUCCEEDED && (await sessionSeen()) === SessionActivity.SESSION_ACTIVITY_IDLE ? true : undefined;
+      return seenTask?.state === TaskState.TASK_STATE_SUCCEEDED && (await sessionSeen()) === SessionActivity.SESSION_ACTIVITY_IDLE
+        ? true
+        : undefined;
     }, 'the projection to converge');
     expect(converged).toBe(true);
     const { revision } = await direct.getAgentInfo({});
-    await waitFor(() => (seen.at(-1) === revision ? true : undefined), `the watcher to reach the agent revision ${revision}`).catch((err: Error) => { throw new Error(`${err.message}; seen ${JSON.stringify(seen)}`); });
+    await waitFor(() => (seen.at(-1) === revision ? true : undefined), `the watcher to reach the agent revision ${revision}`).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}; seen ${JSON.stringify(seen)}`);
+      },
+    );
     watching.abort();
     await watch;
     // Each agent event once, in order, none missing across the partition.

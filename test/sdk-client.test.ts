@@ -2,13 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event } from '../gen/grove/agent/v1/resources.js';
-import {
-  createAgentClient,
-  GroveClientError,
-  RevisionCompactedError,
-  Status,
-  type AgentClient,
-} from '../clients/sdk/index.js';
+import { createAgentClient, GroveClientError, RevisionCompactedError, Status, type AgentClient } from '../clients/sdk/index.js';
 import { makeRepo } from './helpers/git-repo.js';
 import { startAgentProcess, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';

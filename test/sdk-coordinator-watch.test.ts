@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentStatus, type WatchResponse } from '../gen/grove/coordinator/v1/coordinator_service.js';
-import { createAgentClient, createCoordinatorClient, type AgentClient, type CoordinatorClient, type ReconnectInfo } from '../clients/sdk/index.js';
+import {
+  createAgentClient,
+  createCoordinatorClient,
+  type AgentClient,
+  type CoordinatorClient,
+  type ReconnectInfo,
+} from '../clients/sdk/index.js';
 import { makeRepo } from './helpers/git-repo.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
@@ -15,10 +21,16 @@ describe('SDK coordinator watch', () => {
 
   beforeAll(async () => {
     coordinator = await startCoordinatorProcess({ dataDir: join(tmp.path, 'coordinator'), extraArgs: ['--watch-buffer', '4'] });
-    agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--coordinator', coordinator.address, '--name', 'solo'] });
+    agent = await startAgentProcess({
+      dataDir: join(tmp.path, 'agent'),
+      extraArgs: ['--coordinator', coordinator.address, '--name', 'solo'],
+    });
     coord = createCoordinatorClient({ address: coordinator.address });
     agentSdk = createAgentClient({ address: agent.address });
-    await waitFor(async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED), 'the agent to link');
+    await waitFor(
+      async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED),
+      'the agent to link',
+    );
   });
   afterAll(async () => {
     coord?.close();
@@ -34,9 +46,13 @@ describe('SDK coordinator watch', () => {
     const { revision } = await coord.listRepos({});
     const reconnects: ReconnectInfo[] = [];
     const controller = new AbortController();
-    const stream = slowReader
-      .watchChanges({ fromRevision: revision, signal: controller.signal, backoff: { initialMs: 10, maxMs: 50 }, onReconnect: (info) => reconnects.push(info) })
-      [Symbol.asyncIterator]();
+    const changes = slowReader.watchChanges({
+      fromRevision: revision,
+      signal: controller.signal,
+      backoff: { initialMs: 10, maxMs: 50 },
+      onReconnect: (info) => reconnects.push(info),
+    });
+    const stream = changes[Symbol.asyncIterator]();
     const names: string[] = [];
     // Opens the stream; the consumer then reads nothing more while changes happen, until the
     // coordinator has cut it off (its 4-change buffer overflowed once the window filled).
@@ -47,7 +63,10 @@ describe('SDK coordinator watch', () => {
       await agentSdk.addRepo({ path: makeRepo(join(tmp.path, name)), name });
       names.push(name);
     }
-    await waitFor(async () => ((await coord.listRepos({ pageSize: 1000 })).repos.length === names.length ? true : undefined), 'the coordinator to apply every change');
+    await waitFor(
+      async () => ((await coord.listRepos({ pageSize: 1000 })).repos.length === names.length ? true : undefined),
+      'the coordinator to apply every change',
+    );
 
     const seen: WatchResponse[] = [];
     const opened = await first;
@@ -65,7 +84,9 @@ describe('SDK coordinator watch', () => {
     const revisions = seen.map((r) => r.revision);
     expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
     expect(new Set(revisions).size).toBe(revisions.length);
-    const repoNames = seen.flatMap((r) => (r.change?.$case === 'event' && r.change.value.payload?.$case === 'repo' ? [r.change.value.payload.value.name] : []));
+    const repoNames = seen.flatMap((r) =>
+      r.change?.$case === 'event' && r.change.value.payload?.$case === 'repo' ? [r.change.value.payload.value.name] : [],
+    );
     expect(repoNames).toEqual(names);
   });
 });

@@ -1,13 +1,7 @@
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Event } from '../gen/grove/agent/v1/resources.js';
-import {
-  createAgentClient,
-  RevisionCompactedError,
-  Status,
-  type AgentClient,
-  type ReconnectInfo,
-} from '../clients/sdk/index.js';
+import { createAgentClient, RevisionCompactedError, Status, type AgentClient, type ReconnectInfo } from '../clients/sdk/index.js';
 import { freePort } from './helpers/free-port.js';
 import { makeRepo } from './helpers/git-repo.js';
 import { startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
@@ -34,8 +28,7 @@ function collect(watch: AsyncIterable<Event>): Collected {
 
 const revisions = (events: Event[]) => events.map((e) => e.revision);
 const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const repoResources = (events: Event[]) =>
-  events.filter((e) => e.type.startsWith('repo.')).map((e) => e.resource);
+const repoResources = (events: Event[]) => events.filter((e) => e.type.startsWith('repo.')).map((e) => e.resource);
 
 let repoCounter = 0;
 /** Adds `count` fresh repos one after another; answers their resource names and the last revision. */
@@ -51,8 +44,7 @@ async function addRepos(client: AgentClient, root: string, count: number) {
   return { resources, revision };
 }
 
-const delivered = (c: Collected, revision: number) => () =>
-  (c.events.at(-1)?.revision ?? 0) >= revision || undefined;
+const delivered = (c: Collected, revision: number) => () => (c.events.at(-1)?.revision ?? 0) >= revision || undefined;
 
 describe('SDK watch against a real agent', () => {
   const tmp = tempDir();
@@ -125,9 +117,7 @@ describe('SDK watch against a real agent', () => {
 
     const reconnects: ReconnectInfo[] = [];
     const stop = signal();
-    const watch = collect(
-      client.watch({ signal: stop.signal, backoff: FAST_BACKOFF, onReconnect: (info) => reconnects.push(info) }),
-    );
+    const watch = collect(client.watch({ signal: stop.signal, backoff: FAST_BACKOFF, onReconnect: (info) => reconnects.push(info) }));
     await waitFor(delivered(watch, before.revision), 'events before the outage');
 
     await first.stop();
@@ -169,9 +159,7 @@ describe('SDK watch against a real agent', () => {
 
     const reconnects: ReconnectInfo[] = [];
     const stop = signal();
-    const watch = collect(
-      client.watch({ signal: stop.signal, backoff: FAST_BACKOFF, onReconnect: (info) => reconnects.push(info) }),
-    );
+    const watch = collect(client.watch({ signal: stop.signal, backoff: FAST_BACKOFF, onReconnect: (info) => reconnects.push(info) }));
     await waitFor(delivered(watch, before.revision), 'events before the crash');
     await crashing.kill();
     await waitFor(() => reconnects.length >= 1 || undefined, 'the watch to notice the crash');

@@ -29,7 +29,8 @@ describe('crash points keep the never-lose-work invariant', () => {
     const repo = (await client.addRepo({ path: repoPath, name: 'repo' })).repo!;
     let session: Session | undefined;
     if (operation !== 'create') {
-      session = (await client.createSession({ repoIds: [repo.id], branch: 'work', base: '', title: '', labels: {}, requestId: '' })).session!;
+      session = (await client.createSession({ repoIds: [repo.id], branch: 'work', base: '', title: '', labels: {}, requestId: '' }))
+        .session!;
       if (dirty) writeFileSync(join(session.worktrees[0]!.path, 'notes.txt'), WORK);
     }
     channel.close();

@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { Status, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
-import {
-  Orphan_Kind,
-  SessionState,
-  WorktreeState,
-  type Repo,
-  type Session,
-} from '../gen/grove/agent/v1/resources.js';
+import { Orphan_Kind, SessionState, WorktreeState, type Repo, type Session } from '../gen/grove/agent/v1/resources.js';
 import { gitSync, makeRepo, writeFiles } from './helpers/git-repo.js';
 import { agentClient, expectStatus } from './helpers/grpc.js';
 import { startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
@@ -78,7 +72,11 @@ describe('sessions and worktree lifecycle', () => {
     gitSync(repo.path, 'branch', 'existing');
     const session = await create([repo], 'existing');
     expect(gitSync(worktreeOf(session, repo).path, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('existing');
-    await expectStatus(create([repo], 'existing'), Status.FAILED_PRECONDITION, new RegExp(`checked out at ${worktreeOf(session, repo).path}`));
+    await expectStatus(
+      create([repo], 'existing'),
+      Status.FAILED_PRECONDITION,
+      new RegExp(`checked out at ${worktreeOf(session, repo).path}`),
+    );
     await expectStatus(create([repo], 'main'), Status.FAILED_PRECONDITION, /"main" .* already checked out/);
   });
 
@@ -115,8 +113,14 @@ describe('sessions and worktree lifecycle', () => {
     }
     await expectStatus(create([repo], 'ok', { base: 'no-such-ref' }), Status.INVALID_ARGUMENT, /does not name a commit/);
     await expectStatus(create([repo], 'ok', { base: '--upload-pack=evil' }), Status.INVALID_ARGUMENT);
-    await expectStatus(client.createSession({ repoIds: ['nope'], branch: 'ok', base: '', title: '', labels: {}, requestId: '' }), Status.NOT_FOUND);
-    await expectStatus(client.createSession({ repoIds: [], branch: 'ok', base: '', title: '', labels: {}, requestId: '' }), Status.INVALID_ARGUMENT);
+    await expectStatus(
+      client.createSession({ repoIds: ['nope'], branch: 'ok', base: '', title: '', labels: {}, requestId: '' }),
+      Status.NOT_FOUND,
+    );
+    await expectStatus(
+      client.createSession({ repoIds: [], branch: 'ok', base: '', title: '', labels: {}, requestId: '' }),
+      Status.INVALID_ARGUMENT,
+    );
     await expectStatus(client.getSession({ id: '../../etc' }), Status.INVALID_ARGUMENT);
     await expectStatus(client.getSession({ id: 'ses_0000000000000000000000' }), Status.NOT_FOUND);
     await expectStatus(client.killSession({ id: 'ses_0000000000000000000000' }), Status.NOT_FOUND);
@@ -141,7 +145,11 @@ describe('sessions and worktree lifecycle', () => {
     const wb = worktreeOf(session, b).path;
 
     const cases: Array<{ reason: string; make: () => void; undo: () => void }> = [
-      { reason: 'DIRTY_TRACKED', make: () => writeFileSync(join(wb, 'src/app.txt'), 'changed\n'), undo: () => gitSync(wb, 'checkout', '--', 'src/app.txt') },
+      {
+        reason: 'DIRTY_TRACKED',
+        make: () => writeFileSync(join(wb, 'src/app.txt'), 'changed\n'),
+        undo: () => gitSync(wb, 'checkout', '--', 'src/app.txt'),
+      },
       {
         reason: 'DIRTY_STAGED',
         make: () => {
@@ -246,7 +254,11 @@ describe('sessions and worktree lifecycle', () => {
     await expectStatus(client.applyPreserved({ sessionId: session.id, repoId: a.id }), Status.FAILED_PRECONDITION, /no preserved state/);
     writeFileSync(join(worktreeOf(session, a).path, 'x.txt'), 'x');
     await client.cleanupSession({ id: session.id });
-    await expectStatus(client.applyPreserved({ sessionId: session.id, repoId: a.id }), Status.FAILED_PRECONDITION, /restore the session first/);
+    await expectStatus(
+      client.applyPreserved({ sessionId: session.id, repoId: a.id }),
+      Status.FAILED_PRECONDITION,
+      /restore the session first/,
+    );
     const restored = (await client.restoreSessions({ ids: [session.id], all: false })).sessions[0]!;
     writeFileSync(join(worktreeOf(restored, a).path, 'y.txt'), 'y');
     await expectStatus(client.applyPreserved({ sessionId: session.id, repoId: a.id }), Status.FAILED_PRECONDITION, /has changes/);
@@ -326,13 +338,13 @@ describe('sessions and worktree lifecycle', () => {
     const wt = worktreeOf(session, a).path;
     const outside = join(tmp.path, 'home-config');
     mkdirSync(outside);
-    writeFileSync(join(outside, 'settings.json'), 'the user\'s own file\n');
+    writeFileSync(join(outside, 'settings.json'), "the user's own file\n");
     rmSync(join(wt, 'config'), { recursive: true });
     symlinkSync(outside, join(wt, 'config'));
     await client.cleanupSession({ id: session.id });
     await client.restoreSessions({ ids: [session.id], all: false });
     await client.applyPreserved({ sessionId: session.id, repoId: a.id });
-    expect(readFileSync(join(outside, 'settings.json'), 'utf8')).toBe('the user\'s own file\n');
+    expect(readFileSync(join(outside, 'settings.json'), 'utf8')).toBe("the user's own file\n");
   });
 
   it('restore moves a stray path aside and reports it', async () => {
@@ -417,7 +429,10 @@ describe('sessions and worktree lifecycle', () => {
 
     rmSync(join(wt, '.git'));
     // The read reports what it sees and changes nothing; background maintenance repairs.
-    await waitFor(async () => worktreeOf(await client.getSession({ id: session.id }), a).drift === '' || undefined, 'the .git file to be repaired');
+    await waitFor(
+      async () => worktreeOf(await client.getSession({ id: session.id }), a).drift === '' || undefined,
+      'the .git file to be repaired',
+    );
     expect(gitSync(wt, 'symbolic-ref', '--short', 'HEAD').trim()).toBe('drifty');
   });
 

@@ -31,7 +31,7 @@ describe('a service that cannot start says why in one line and exits', () => {
   const tmp = tempDir();
   afterAll(() => tmp.remove());
 
-  it('refuses a second agent on a live agent\'s data directory; a crash releases it', async () => {
+  it("refuses a second agent on a live agent's data directory; a crash releases it", async () => {
     const dataDir = join(tmp.path, 'shared');
     const first = await startAgentProcess({ dataDir, extraArgs: ['--worktree-root', join(tmp.path, 'wt')] });
     try {
@@ -50,7 +50,7 @@ describe('a service that cannot start says why in one line and exits', () => {
     await again.stop();
   });
 
-  it('refuses a second coordinator on a live one\'s data directory', async () => {
+  it("refuses a second coordinator on a live one's data directory", async () => {
     const dataDir = join(tmp.path, 'coord');
     const first = await startCoordinatorProcess({ dataDir });
     try {
@@ -81,7 +81,11 @@ describe('a service that cannot start says why in one line and exits', () => {
     writeFileSync(join(dataDir, 'agent.sqlite'), 'this is not a database, but it is long enough to be read as a header.\n'.repeat(100));
     const result = await runToExit(AGENT_MAIN, ['--listen', '127.0.0.1:0', '--data-dir', dataDir]);
     expect(result.code).toBe(1);
-    expect(result.lastLine).toMatch(new RegExp(`^grove agent: cannot open the database ${join(dataDir, 'agent.sqlite').replace(/[/.]/g, '\\$&')}: it is not a SQLite database`));
+    expect(result.lastLine).toMatch(
+      new RegExp(
+        `^grove agent: cannot open the database ${join(dataDir, 'agent.sqlite').replace(/[/.]/g, '\\$&')}: it is not a SQLite database`,
+      ),
+    );
   });
 
   it.each([
@@ -112,7 +116,8 @@ describe('a lost database', () => {
     const { client, channel } = agentClient(agent.address);
     const repoPath = makeRepo(join(tmp.path, 'repo'));
     const repo = (await client.addRepo({ path: repoPath, name: 'repo', keepIgnored: [] })).repo!;
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'kept', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'kept', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     const wt = session.worktrees[0]!.path;
     writeFileSync(join(wt, 'work.txt'), 'uncommitted\n');
     channel.close();
@@ -121,7 +126,9 @@ describe('a lost database', () => {
 
     const refused = await runToExit(AGENT_MAIN, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args]);
     expect(refused.code).toBe(1);
-    expect(refused.lastLine).toMatch(new RegExp(`holds 1 Grove worktree\\(s\\) \\(${session.id}/repo\\) that the database .* has no record of`));
+    expect(refused.lastLine).toMatch(
+      new RegExp(`holds 1 Grove worktree\\(s\\) \\(${session.id}/repo\\) that the database .* has no record of`),
+    );
     expect(refused.lastLine).toMatch(/--accept-unknown-worktrees/);
     expect(readFileSync(join(wt, 'work.txt'), 'utf8')).toBe('uncommitted\n');
 

@@ -31,7 +31,8 @@ describe('local sync', () => {
   async function setup(): Promise<{ repo: Repo; session: Session; checkout: string; wt: string }> {
     const checkout = makeRepo(join(tmp.path, `user${++n}`), { 'file.txt': 'one\ntwo\nthree\n', 'other.txt': 'other\n' });
     const repo = (await client.addRepo({ path: checkout, name: `user${n}` })).repo!;
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'feat', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'feat', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     return { repo, session, checkout, wt: session.worktrees[0]!.path };
   }
   const flush = async (repo: Repo): Promise<Sync> => (await client.flushSync({ repoId: repo.id })).sync!;
@@ -68,7 +69,11 @@ describe('local sync', () => {
     // A second start from a dirty tree is refused, naming the stash.
     await client.stopSync({ repoId: repo.id, restoreStash: false });
     writeFileSync(join(checkout, 'dirty-again.txt'), 'x');
-    await expectStatus(client.startSync({ sessionId: session.id, repoId: '' }), Status.FAILED_PRECONDITION, new RegExp(`grove stash ${stash!.id}`));
+    await expectStatus(
+      client.startSync({ sessionId: session.id, repoId: '' }),
+      Status.FAILED_PRECONDITION,
+      new RegExp(`grove stash ${stash!.id}`),
+    );
     gitSync(checkout, 'clean', '-fdq');
     // A clean start is not blocked by the stash.
     expect((await client.startSync({ sessionId: session.id, repoId: '' })).sync!.state).toBe(SyncState.SYNC_STATE_SYNCING);
@@ -91,7 +96,16 @@ describe('local sync', () => {
     expect(readFileSync(join(wt, 'user.txt'), 'utf8')).toBe('from the user\n');
 
     // A task's commit arrives without a flush: sync runs after every task ends.
-    const task = (await client.startTask({ sessionId: session.id, argv: ['sh', '-c', 'echo task > task.txt && git add task.txt && git commit -qm task'], prompt: '', env: {}, repoId: '', requestId: '' })).task!;
+    const task = (
+      await client.startTask({
+        sessionId: session.id,
+        argv: ['sh', '-c', 'echo task > task.txt && git add task.txt && git commit -qm task'],
+        prompt: '',
+        env: {},
+        repoId: '',
+        requestId: '',
+      })
+    ).task!;
     await waitFor(() => (existsSync(join(checkout, 'task.txt')) ? true : undefined), 'the task commit to reach the checkout');
     expect((await client.getTask({ id: task.id })).state).toBe(3);
   });
@@ -275,7 +289,10 @@ describe('local sync without flushes', () => {
   let client: AgentServiceClient;
 
   beforeAll(async () => {
-    agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--worktree-root', join(tmp.path, 'wt'), '--sync-probe', '100ms'] });
+    agent = await startAgentProcess({
+      dataDir: join(tmp.path, 'agent'),
+      extraArgs: ['--worktree-root', join(tmp.path, 'wt'), '--sync-probe', '100ms'],
+    });
     ({ client, channel } = agentClient(agent.address));
   });
   afterAll(async () => {
@@ -287,17 +304,24 @@ describe('local sync without flushes', () => {
   it('pauses and resumes by itself on the periodic probe, and brings commits over', async () => {
     const checkout = makeRepo(join(tmp.path, 'user'), { 'file.txt': 'x\n' });
     const repo = (await client.addRepo({ path: checkout, name: 'user' })).repo!;
-    const session = (await client.createSession({ repoIds: [repo.id], branch: 'feat', base: '', title: '', labels: {}, requestId: '' })).session!;
+    const session = (await client.createSession({ repoIds: [repo.id], branch: 'feat', base: '', title: '', labels: {}, requestId: '' }))
+      .session!;
     await client.startSync({ sessionId: session.id, repoId: repo.id });
     const state = async () => (await client.listSyncs({})).syncs.find((s) => s.repoId === repo.id)!;
     gitSync(checkout, 'checkout', '--quiet', '--detach');
-    const paused = await waitFor(async () => ((await state()).state === SyncState.SYNC_STATE_PAUSED ? state() : undefined), 'a pause without a flush');
+    const paused = await waitFor(
+      async () => ((await state()).state === SyncState.SYNC_STATE_PAUSED ? state() : undefined),
+      'a pause without a flush',
+    );
     expect(paused.causes.join('\n')).toMatch(/HEAD is detached/);
     gitSync(checkout, 'checkout', '--quiet', `grove/sync/${session.id}`);
     await waitFor(async () => ((await state()).state === SyncState.SYNC_STATE_SYNCING ? true : undefined), 'the resume without a flush');
     const wt = session.worktrees[0]!.path;
     writeFiles(wt, { 'agent.txt': 'a\n' });
     const commit = commitAll(wt, 'agent work');
-    await waitFor(() => (gitSync(checkout, 'rev-parse', 'HEAD').trim() === commit ? true : undefined), 'the commit to arrive without a flush');
+    await waitFor(
+      () => (gitSync(checkout, 'rev-parse', 'HEAD').trim() === commit ? true : undefined),
+      'the commit to arrive without a flush',
+    );
   });
 });

@@ -46,17 +46,28 @@ describe('tasks, supervision and locks', () => {
   }
 
   async function newSession(): Promise<Session> {
-    const { session } = await client.createSession({ repoIds: [repo.id], branch: `b${++branches}`, base: '', title: '', labels: {}, requestId: '' });
+    const { session } = await client.createSession({
+      repoIds: [repo.id],
+      branch: `b${++branches}`,
+      base: '',
+      title: '',
+      labels: {},
+      requestId: '',
+    });
     return session!;
   }
   const run = async (session: Session, argv: string[], prompt = '') =>
     (await client.startTask({ sessionId: session.id, argv, prompt, env: {}, repoId: '', requestId: '' })).task!;
   const until = (id: string, state: TaskState, timeoutMs = 45_000) =>
-    waitFor(async () => {
-      const task = await client.getTask({ id });
-      // RUNNING is recorded before the runner is spawned: running means with its pid.
-      return task.state === state && (state !== TaskState.TASK_STATE_RUNNING || task.pid > 0) ? task : undefined;
-    }, `task ${id} to be ${TaskState[state]}`, timeoutMs);
+    waitFor(
+      async () => {
+        const task = await client.getTask({ id });
+        // RUNNING is recorded before the runner is spawned: running means with its pid.
+        return task.state === state && (state !== TaskState.TASK_STATE_RUNNING || task.pid > 0) ? task : undefined;
+      },
+      `task ${id} to be ${TaskState[state]}`,
+      timeoutMs,
+    );
   const ended = (id: string) =>
     waitFor(async () => {
       const task = await client.getTask({ id });
@@ -108,14 +119,16 @@ describe('tasks, supervision and locks', () => {
 
   it('passes prompt and env, runs in the worktree, and serves the log by offset and by follow', async () => {
     const session = await newSession();
-    const task = (await client.startTask({
-      sessionId: session.id,
-      argv: ['sh', '-c', 'pwd; echo "$GROVE_PROMPT"; echo "$EXTRA"'],
-      prompt: 'fix the bug',
-      env: { EXTRA: 'extra-value' },
-      repoId: '',
-      requestId: '',
-    })).task!;
+    const task = (
+      await client.startTask({
+        sessionId: session.id,
+        argv: ['sh', '-c', 'pwd; echo "$GROVE_PROMPT"; echo "$EXTRA"'],
+        prompt: 'fix the bug',
+        env: { EXTRA: 'extra-value' },
+        repoId: '',
+        requestId: '',
+      })
+    ).task!;
     await ended(task.id);
     const all = await client.readTaskLog({ id: task.id, offset: 0, limit: 0 });
     expect(all.data.toString()).toBe(`${session.worktrees[0]!.path}\nfix the bug\nextra-value\n`);
@@ -178,7 +191,11 @@ describe('tasks, supervision and locks', () => {
     }, 'the task to run with a pid');
     const commandPid = Number(readFileSync(join(wt, 'task.pid'), 'utf8'));
     // The next task records whether the first one's command was still alive when it started.
-    const next = await run(session, ['sh', '-c', `p=$(cat task.pid); if [ -d /proc/$p ] && ! grep -q "^State:.Z" /proc/$p/status; then echo overlap; else echo alone; fi`]);
+    const next = await run(session, [
+      'sh',
+      '-c',
+      `p=$(cat task.pid); if [ -d /proc/$p ] && ! grep -q "^State:.Z" /proc/$p/status; then echo overlap; else echo alone; fi`,
+    ]);
     process.kill(running.pid, 'SIGKILL'); // the runner only (OOM killer style), not its group
     const ended = await until(task.id, TaskState.TASK_STATE_INTERRUPTED);
     expect(ended.reason).toMatch(/runner died/);
@@ -207,9 +224,18 @@ describe('tasks, supervision and locks', () => {
     const session = await newSession();
     const { revision } = await client.getAgentInfo({});
     await expectStatus(run(session, []), Status.INVALID_ARGUMENT, /argv/);
-    await expectStatus(client.startTask({ sessionId: session.id, argv: ['x'], prompt: '', env: { 'BAD-KEY': 'v' }, repoId: '', requestId: '' }), Status.INVALID_ARGUMENT);
-    await expectStatus(client.startTask({ sessionId: 'nope', argv: ['x'], prompt: '', env: {}, repoId: '', requestId: '' }), Status.INVALID_ARGUMENT);
-    await expectStatus(client.startTask({ sessionId: 'ses_0000000000000000000000', argv: ['x'], prompt: '', env: {}, repoId: '', requestId: '' }), Status.NOT_FOUND);
+    await expectStatus(
+      client.startTask({ sessionId: session.id, argv: ['x'], prompt: '', env: { 'BAD-KEY': 'v' }, repoId: '', requestId: '' }),
+      Status.INVALID_ARGUMENT,
+    );
+    await expectStatus(
+      client.startTask({ sessionId: 'nope', argv: ['x'], prompt: '', env: {}, repoId: '', requestId: '' }),
+      Status.INVALID_ARGUMENT,
+    );
+    await expectStatus(
+      client.startTask({ sessionId: 'ses_0000000000000000000000', argv: ['x'], prompt: '', env: {}, repoId: '', requestId: '' }),
+      Status.NOT_FOUND,
+    );
     await expectStatus(client.getTask({ id: 'tsk_0000000000000000000000' }), Status.NOT_FOUND);
     expect((await client.getAgentInfo({})).revision).toBe(revision);
   });
@@ -292,7 +318,9 @@ describe('tasks, supervision and locks', () => {
       }
       expect(event.type).toBe('agent.recovered'); // nothing but the summary was written
     }
-    expect(recovered).toEqual([{ tasksReadopted: 0, tasksFinalized: 0, tasksInterrupted: 0, locksReleased: 0, jobsRetried: 0, jobsFailed: 0, removalsRetried: 0 }]);
+    expect(recovered).toEqual([
+      { tasksReadopted: 0, tasksFinalized: 0, tasksInterrupted: 0, locksReleased: 0, jobsRetried: 0, jobsFailed: 0, removalsRetried: 0 },
+    ]);
   });
 
   it('respects a lock whose holder lives; releases one whose pid was reused (wrong start time)', async () => {

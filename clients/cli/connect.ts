@@ -17,10 +17,7 @@ export async function withAgent<T>(options: GroveClientOptions, work: (agent: Ag
 }
 
 /** Runs `work` with a coordinator client, closing its channel however `work` ends. */
-export async function withCoordinator<T>(
-  options: GroveClientOptions,
-  work: (coordinator: CoordinatorClient) => Promise<T>,
-): Promise<T> {
+export async function withCoordinator<T>(options: GroveClientOptions, work: (coordinator: CoordinatorClient) => Promise<T>): Promise<T> {
   const client = createCoordinatorClient(options);
   try {
     return await work(client);

@@ -4,10 +4,7 @@ import { formatTable } from './output/table.js';
 
 /** `grove help`: every verb with its one-line summary, then the flags they share. */
 export function overviewHelp(commands: readonly Command[]): string {
-  const verbs = formatTable([
-    ...commands.map((c) => [`  ${c.synopsis}`, c.summary]),
-    ['  help [VERB]', 'show help for a verb'],
-  ]);
+  const verbs = formatTable([...commands.map((c) => [`  ${c.synopsis}`, c.summary]), ['  help [VERB]', 'show help for a verb']]);
   return `grove: run coding agents on git worktrees across machines
 
 Usage: grove VERB [ARGS] [FLAGS]

@@ -3,11 +3,7 @@ import type { Job } from '../../gen/grove/agent/v1/resources.js';
 import { JobState } from '../../gen/grove/agent/v1/resources.js';
 import { backoffDelay, GroveClientError, Status, type AgentCaller } from '../sdk/index.js';
 
-const FINISHED: ReadonlySet<JobState> = new Set([
-  JobState.JOB_STATE_SUCCEEDED,
-  JobState.JOB_STATE_FAILED,
-  JobState.JOB_STATE_CANCELLED,
-]);
+const FINISHED: ReadonlySet<JobState> = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 
 export const isJobFinished = (job: Job) => FINISHED.has(job.state);
 

@@ -4,11 +4,17 @@ import { allPages } from './pages.js';
 /** Resources carry ids; tables show names. Both lookups fall back to the id itself. */
 export type Names = (id: string) => string;
 
-const lookup = (names: ReadonlyMap<string, string>): Names => (id) => (id ? (names.get(id) ?? id) : '-');
+const lookup =
+  (names: ReadonlyMap<string, string>): Names =>
+  (id) =>
+    id ? (names.get(id) ?? id) : '-';
 
 /** Agent id → name, as the coordinator knows them. */
 export async function agentNames(coordinator: CoordinatorClient): Promise<Names> {
-  const { items } = await allPages((pageToken) => coordinator.listAgents({ pageToken }), (page) => page.agents);
+  const { items } = await allPages(
+    (pageToken) => coordinator.listAgents({ pageToken }),
+    (page) => page.agents,
+  );
   return lookup(new Map(items.map((agent) => [agent.id, agent.name])));
 }
 
@@ -19,7 +25,10 @@ export async function agentNames(coordinator: CoordinatorClient): Promise<Names>
 export async function repoNames(caller: AgentCaller, agent?: RoutedAgent): Promise<Names> {
   if (caller.kind === 'routed' && !agent && !caller.target.agent) {
     const { coordinator } = caller;
-    const { items } = await allPages((pageToken) => coordinator.listRepos({ pageToken }), (page) => page.repos);
+    const { items } = await allPages(
+      (pageToken) => coordinator.listRepos({ pageToken }),
+      (page) => page.repos,
+    );
     return lookup(new Map(items.flatMap(({ repo }) => (repo ? [[repo.id, repo.name] as const] : []))));
   }
   const target = agent ? { agent: agent.id } : {};

@@ -1,7 +1,4 @@
-import {
-  AgentServiceDefinition,
-  type AgentServiceClient,
-} from '../../gen/grove/agent/v1/agent_service.js';
+import { AgentServiceDefinition, type AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
 import type { Event } from '../../gen/grove/agent/v1/resources.js';
 import type { GroveClientOptions } from './client-options.js';
 import { createGroveChannel } from './grove-channel.js';

@@ -48,10 +48,13 @@ export function callMiddleware(defaultDeadlineMs: number): ClientMiddleware<Dead
     if (controller) {
       signal?.addEventListener('abort', forwardAbort);
       if (signal?.aborted) controller.abort();
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, Math.max(0, timeoutMs!));
+      timer = setTimeout(
+        () => {
+          timedOut = true;
+          controller.abort();
+        },
+        Math.max(0, timeoutMs!),
+      );
     }
     try {
       return yield* call.next(call.request, { ...rest, signal: controller?.signal ?? signal, onTrailer: captureTrailer });

@@ -1,7 +1,4 @@
-import {
-  CoordinatorServiceDefinition,
-  type CoordinatorServiceClient,
-} from '../../gen/grove/coordinator/v1/coordinator_service.js';
+import { CoordinatorServiceDefinition, type CoordinatorServiceClient } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { GroveClientOptions } from './client-options.js';
 import { createGroveChannel } from './grove-channel.js';
 import { createGroveClientFactory, type GroveCallOptions } from './grove-client-factory.js';

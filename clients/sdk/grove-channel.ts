@@ -14,8 +14,6 @@ const CHANNEL_OPTIONS: ChannelOptions = {
 
 /** Opens the channel described by the options: plaintext, or TLS verified by `tls.caFile`. */
 export function createGroveChannel(options: GroveClientOptions): Channel {
-  const credentials = options.tls
-    ? ChannelCredentials.createSsl(readFileSync(options.tls.caFile))
-    : ChannelCredentials.createInsecure();
+  const credentials = options.tls ? ChannelCredentials.createSsl(readFileSync(options.tls.caFile)) : ChannelCredentials.createInsecure();
   return createChannel(options.address, credentials, { ...CHANNEL_OPTIONS, ...options.channelOptions });
 }

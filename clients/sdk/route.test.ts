@@ -10,12 +10,19 @@ describe('routeAgentCall', () => {
     const coordinator = {
       async route(request: RouteRequest) {
         sent.push(request);
-        const response = CreateSessionResponse.encode(CreateSessionResponse.fromPartial({ session: { id: 'ses_1', branch: 'feat' } })).finish();
+        const response = CreateSessionResponse.encode(
+          CreateSessionResponse.fromPartial({ session: { id: 'ses_1', branch: 'feat' } }),
+        ).finish();
         return { agentId: 'agt_1', agentName: 'alpha', response: Buffer.from(response) };
       },
     } as unknown as CoordinatorServiceClient<GroveCallOptions>;
 
-    const routed = await routeAgentCall(coordinator, 'createSession', { repoIds: ['app'], branch: 'feat' }, { labelSelector: 'team=a', hasRepo: 'app' });
+    const routed = await routeAgentCall(
+      coordinator,
+      'createSession',
+      { repoIds: ['app'], branch: 'feat' },
+      { labelSelector: 'team=a', hasRepo: 'app' },
+    );
 
     expect(routed.agent).toEqual({ id: 'agt_1', name: 'alpha' });
     expect(routed.response.session).toMatchObject({ id: 'ses_1', branch: 'feat' });

@@ -1,8 +1,5 @@
 import type { CallOptions } from 'nice-grpc-common';
-import {
-  AgentServiceDefinition,
-  type AgentServiceClient,
-} from '../../gen/grove/agent/v1/agent_service.js';
+import { AgentServiceDefinition, type AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
 import type { CoordinatorServiceClient } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { GroveCallOptions } from './grove-client-factory.js';
 
@@ -70,7 +67,8 @@ export async function routeAgentCall<M extends UnaryAgentMethod>(
   // With a deadline, the agent gets the time the caller will wait, so the command does not
   // outlive the call; without one the coordinator's own default applies.
   const { deadline } = options;
-  const timeoutMs = deadline === undefined ? 0 : Math.max(1, Math.round(deadline instanceof Date ? deadline.getTime() - Date.now() : deadline));
+  const timeoutMs =
+    deadline === undefined ? 0 : Math.max(1, Math.round(deadline instanceof Date ? deadline.getTime() - Date.now() : deadline));
   const routed = await coordinator.route(
     {
       agent: target.agent ?? '',

@@ -7,7 +7,7 @@ import { newId } from '../common/ids.js';
 import type { Logger } from '../common/logging.js';
 import { GROVE_VERSION } from '../common/version.js';
 import type { AgentContext, AgentIdentity } from './agent-context.js';
-import { EventLog } from './events/event-log.js';
+import { EventLog } from './store/event-log.js';
 import { startLink, type RunningLink } from './link/link-client.js';
 import { RepoService } from './repos/repo-service.js';
 import { JobService } from './jobs/job-service.js';
@@ -112,10 +112,12 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     Math.max(1, options.eventRetention ?? DEFAULT_EVENT_RETENTION),
   );
   const store = new Store(orm, events);
-  await refuseLostDatabase(store, worktreeRoot, join(dataDir, 'agent.sqlite'), options.acceptUnknownWorktrees ?? false).catch(async (err: unknown) => {
-    await orm.close();
-    throw err;
-  });
+  await refuseLostDatabase(store, worktreeRoot, join(dataDir, 'agent.sqlite'), options.acceptUnknownWorktrees ?? false).catch(
+    async (err: unknown) => {
+      await orm.close();
+      throw err;
+    },
+  );
   const identity = await loadIdentity(store, options);
   const shutdown = new AbortController();
   const realRoot = realpathSync(worktreeRoot);

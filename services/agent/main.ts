@@ -38,7 +38,6 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --maintenance DURATION    how often failed removals are retried and drift repaired (default 1s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
-
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
 function plaintextLinkChecked(coordinator: string | undefined, caFile: string | undefined, allowed: boolean): string | undefined {
   if (coordinator && !caFile && !allowed && !isLoopbackHost(hostOf(coordinator))) {
@@ -78,26 +77,29 @@ export async function serveAgent(argv: string[]): Promise<void> {
     });
     const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
     const retention = positiveInteger(values['event-retention'], '--event-retention');
-    return { options: {
-      listen: values.listen,
-      dataDir: values['data-dir'],
-      worktreeRoot: values['worktree-root'],
-      acceptUnknownWorktrees: values['accept-unknown-worktrees'],
-      coordinator: values.coordinator,
-      name: values.name,
-      labels: parseLabels(values.labels),
-      ...securityFromFlags(values),
-      coordinatorCaFile: plaintextLinkChecked(values.coordinator, values['coordinator-ca'], values['allow-plaintext-link']),
-      eventRetention: retention,
-      heartbeatMs: optionalDuration(values.heartbeat),
-      taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
-      taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
-      cancelGraceMs: optionalDuration(values['cancel-grace']),
-      jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
-      syncProbeMs: optionalDuration(values['sync-probe']),
-      retryIntervalMs: optionalDuration(values.maintenance),
-      log,
-    }, readyFile: values['ready-file'] };
+    return {
+      options: {
+        listen: values.listen,
+        dataDir: values['data-dir'],
+        worktreeRoot: values['worktree-root'],
+        acceptUnknownWorktrees: values['accept-unknown-worktrees'],
+        coordinator: values.coordinator,
+        name: values.name,
+        labels: parseLabels(values.labels),
+        ...securityFromFlags(values),
+        coordinatorCaFile: plaintextLinkChecked(values.coordinator, values['coordinator-ca'], values['allow-plaintext-link']),
+        eventRetention: retention,
+        heartbeatMs: optionalDuration(values.heartbeat),
+        taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
+        taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
+        cancelGraceMs: optionalDuration(values['cancel-grace']),
+        jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
+        syncProbeMs: optionalDuration(values['sync-probe']),
+        retryIntervalMs: optionalDuration(values.maintenance),
+        log,
+      },
+      readyFile: values['ready-file'],
+    };
   });
   const agent = await startAgent(options);
   serveUntilSignalled(agent, readyFile, options.log);

@@ -2,7 +2,8 @@ import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import { toRepoProto } from './repos/repo-mapper.js';
 import { toSessionProto } from './sessions/session-mapper.js';
 import { JobSchema, LockSchema, RepoSchema, SyncSchema, SessionSchema, TaskSchema, WorktreeSchema } from './store/entities.js';
-import { toLockProto, toTaskProto } from './tasks/task-mapper.js';
+import { toLockProto } from './procs/lock-mapper.js';
+import { toTaskProto } from './tasks/task-mapper.js';
 import { toJobProto } from './jobs/job-mapper.js';
 import { toSyncProto } from './sync/sync-service.js';
 

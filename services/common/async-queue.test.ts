@@ -42,8 +42,10 @@ describe('AsyncQueue', () => {
     await consumer;
     const failed = new AsyncQueue<number>();
     failed.end(new Error('broken'));
-    await expect((async () => {
-      for await (const _ of failed.drain()) void _;
-    })()).rejects.toThrow('broken');
+    await expect(
+      (async () => {
+        for await (const _ of failed.drain()) void _;
+      })(),
+    ).rejects.toThrow('broken');
   });
 });

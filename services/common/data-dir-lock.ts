@@ -23,7 +23,10 @@ export async function lockDataDir(dataDir: string, service: string): Promise<Dat
     const opened = new sqlite3.Database(join(dataDir, 'owner.lock'), (err) => (err ? reject(err) : resolve(opened)));
   });
   try {
-    await run(db, 'PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS owner (pid INTEGER); COMMIT;');
+    await run(
+      db,
+      'PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS owner (pid INTEGER); COMMIT;',
+    );
   } catch (err) {
     await new Promise<void>((resolve) => db.close(() => resolve()));
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
@@ -33,7 +36,9 @@ export async function lockDataDir(dataDir: string, service: string): Promise<Dat
     } catch {
       // the pid is only a courtesy
     }
-    throw new StartupError(`the data directory ${dataDir} is in use by another ${service} process${holder}; stop it, or give this one its own --data-dir`);
+    throw new StartupError(
+      `the data directory ${dataDir} is in use by another ${service} process${holder}; stop it, or give this one its own --data-dir`,
+    );
   }
   // For people and the message above only: the kernel lock, not this file, is the truth.
   writeFileSync(join(dataDir, 'owner.pid'), `${process.pid}\n`);

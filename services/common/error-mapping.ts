@@ -22,8 +22,16 @@ export interface WireFailure {
 
 // SQLite reports a full disk or an unwritable database by error code; the words are its own.
 const STORAGE_FAILURES: Record<string, WireFailure> = {
-  SQLITE_FULL: { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: 'the disk holding the database is full; free space and retry' },
-  SQLITE_IOERR: { code: Status.UNAVAILABLE, reason: 'STORAGE_IO_ERROR', message: 'the database could not be written (I/O error); retry once the disk is healthy' },
+  SQLITE_FULL: {
+    code: Status.RESOURCE_EXHAUSTED,
+    reason: 'DISK_FULL',
+    message: 'the disk holding the database is full; free space and retry',
+  },
+  SQLITE_IOERR: {
+    code: Status.UNAVAILABLE,
+    reason: 'STORAGE_IO_ERROR',
+    message: 'the database could not be written (I/O error); retry once the disk is healthy',
+  },
   SQLITE_BUSY: { code: Status.UNAVAILABLE, reason: 'STORAGE_BUSY', message: 'the database is busy; retry' },
   SQLITE_READONLY: { code: Status.UNAVAILABLE, reason: 'STORAGE_READONLY', message: 'the database is read-only; check the data directory' },
   ENOSPC: { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: 'no space left on the device; free space and retry' },

@@ -63,10 +63,7 @@ export interface RunningGrpcServer {
 function loadDescriptorSet(): Uint8Array {
   const here = dirname(fileURLToPath(import.meta.url));
   // Works from both the sources (services/common) and the build (dist/services/common).
-  for (const candidate of [
-    join(here, '../../gen/descriptors.binpb'),
-    join(here, '../../../gen/descriptors.binpb'),
-  ]) {
+  for (const candidate of [join(here, '../../gen/descriptors.binpb'), join(here, '../../../gen/descriptors.binpb')]) {
     try {
       return readFileSync(candidate);
     } catch {
@@ -83,10 +80,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     : createServer(SERVER_OPTIONS);
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
-  server.add(
-    ServerReflectionService,
-    ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]),
-  );
+  server.add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]));
   options.register({
     add(definition, implementation) {
       const safe = withSafeDecoding(definition as object) as typeof definition;

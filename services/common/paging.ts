@@ -61,7 +61,10 @@ export function checkLabels(labels: Readonly<Record<string, string>>): void {
     if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/.test(key)) throw invalidArgument('BAD_LABEL', `label key "${key.slice(0, 64)}" is not valid`);
     // eslint-disable-next-line no-control-regex
     if (value.length > MAX_LABEL_VALUE || /[\x00-\x1f\x7f,]/.test(value)) {
-      throw invalidArgument('BAD_LABEL', `label ${key}: values are at most ${MAX_LABEL_VALUE} characters, without commas or control characters`);
+      throw invalidArgument(
+        'BAD_LABEL',
+        `label ${key}: values are at most ${MAX_LABEL_VALUE} characters, without commas or control characters`,
+      );
     }
   }
 }

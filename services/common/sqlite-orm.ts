@@ -28,7 +28,8 @@ export async function openSqliteOrm(options: SqliteOrmOptions): Promise<MikroORM
     return await openAndMigrate(options);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === 'SQLITE_NOTADB' ? 'it is not a SQLite database' : code ? `${code}: ${(err as Error).message}` : (err as Error).message;
+    const why =
+      code === 'SQLITE_NOTADB' ? 'it is not a SQLite database' : code ? `${code}: ${(err as Error).message}` : (err as Error).message;
     throw new StartupError(`cannot open the database ${options.file}: ${why}`);
   }
 }
@@ -47,9 +48,8 @@ async function openAndMigrate(options: SqliteOrmOptions): Promise<MikroORM> {
       max: 1,
       idleTimeoutMillis: 2 ** 31 - 1,
       afterCreate: (conn: RawConnection, done: (err: Error | null, conn: unknown) => void) => {
-        conn.exec(
-          'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;',
-          (err) => done(err, conn),
+        conn.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;', (err) =>
+          done(err, conn),
         );
       },
     },

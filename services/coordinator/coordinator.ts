@@ -78,10 +78,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));
   const registry = await AgentRegistry.load(orm, options.log.child({ component: 'registry' }));
   const generation = await nextGeneration(orm);
-  const links = new LinkHub(
-    new CommandAudit(orm, options.log.child({ component: 'audit' })),
-    options.log.child({ component: 'commands' }),
-  );
+  const links = new LinkHub(new CommandAudit(orm, options.log.child({ component: 'audit' })), options.log.child({ component: 'commands' }));
   const statusOf = (record: AgentRecord): AgentStatusName =>
     deriveAgentStatus({ linkOpen: links.isOpen(record.id), lastSeen: record.lastSeen }, Date.now(), policy);
   const projection = new Projection(new ChangeLog(revisionBase(generation), watchHistory), (agentId, event) => {

@@ -26,7 +26,6 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --ready-file FILE         also write the bound address here (atomically)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
-
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
   const { options, readyFile } = parseServeFlags(() => {
@@ -46,18 +45,21 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
       },
     });
     const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
-    return { options: {
-      listen: values.listen,
-      dataDir: values['data-dir'],
-      ...securityFromFlags(values),
-      agentGraceMs: optionalDuration(values['agent-grace']),
-      agentTtlMs: optionalDuration(values['agent-ttl']),
-      heartbeatMs: optionalDuration(values.heartbeat),
-      watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
-      watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
-      routeTimeoutMs: optionalDuration(values['route-timeout']),
-      log,
-    }, readyFile: values['ready-file'] };
+    return {
+      options: {
+        listen: values.listen,
+        dataDir: values['data-dir'],
+        ...securityFromFlags(values),
+        agentGraceMs: optionalDuration(values['agent-grace']),
+        agentTtlMs: optionalDuration(values['agent-ttl']),
+        heartbeatMs: optionalDuration(values.heartbeat),
+        watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
+        watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
+        routeTimeoutMs: optionalDuration(values['route-timeout']),
+        log,
+      },
+      readyFile: values['ready-file'],
+    };
   });
   const coordinator = await startCoordinator(options);
   serveUntilSignalled(coordinator, readyFile, options.log);

@@ -17,11 +17,7 @@ export function gitSync(cwd: string, ...args: string[]): string {
 }
 
 /** A real repository with one commit on `branch`, files given as path -> content. */
-export function makeRepo(
-  path: string,
-  files: Record<string, string> = { 'README.md': '# test repo\n' },
-  branch = 'main',
-): string {
+export function makeRepo(path: string, files: Record<string, string> = { 'README.md': '# test repo\n' }, branch = 'main'): string {
   mkdirSync(path, { recursive: true });
   gitSync(path, 'init', '--quiet', `--initial-branch=${branch}`);
   gitSync(path, 'config', 'user.name', 'Grove Test');

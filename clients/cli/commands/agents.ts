@@ -1,8 +1,4 @@
-import {
-  type Agent,
-  agentStatusToJSON,
-  ListAgentsResponse,
-} from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import { type Agent, agentStatusToJSON, ListAgentsResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { CoordinatorClient } from '../../sdk/index.js';
 import { expectPositionals, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
@@ -51,12 +47,7 @@ period) or UNKNOWN (not heard from within the TTL), and when each was last heard
     if (values.json) return io.outExact(formatJsonLine(ListAgentsResponse.toJSON(response)));
     if (response.agents.length === 0) return io.err('no agents\n');
     const now = new Date();
-    io.out(
-      formatTable([
-        ['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN'],
-        ...response.agents.map((agent) => agentRow(agent, now)),
-      ]),
-    );
+    io.out(formatTable([['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN'], ...response.agents.map((agent) => agentRow(agent, now))]));
   },
 };
 

@@ -19,8 +19,7 @@ import { ProgressLine } from '../output/progress-line.js';
 import { formatTable } from '../output/table.js';
 import { allPages } from '../pages.js';
 
-const KIND_HELP =
-  'sync_repo, register_branch, rebase_branch, restack_branch, reparent_branch, cleanup_session, restore_sessions';
+const KIND_HELP = 'sync_repo, register_branch, rebase_branch, restack_branch, reparent_branch, cleanup_session, restore_sessions';
 const STATE_HELP = 'queued, running, succeeded, failed, cancelled';
 
 const jobStateLabel = (job: Job) => enumLabel(jobStateToJSON(job.state), 'JOB_STATE_');
@@ -100,7 +99,10 @@ async function listJobs(
   if (caller.kind === 'routed') {
     const { coordinator } = caller;
     const request = { agent: caller.target.agent ?? '', state: filter.state, repo: filter.repo };
-    const { first, items } = await allPages((pageToken) => coordinator.listJobs({ ...request, pageToken }), (p) => p.jobs);
+    const { first, items } = await allPages(
+      (pageToken) => coordinator.listJobs({ ...request, pageToken }),
+      (p) => p.jobs,
+    );
     // The coordinator does not filter by kind: done here, on the full list.
     const jobs = filter.kind ? items.filter((job) => job.kind === filter.kind) : items;
     const [names, repos] = await Promise.all([agentNames(coordinator), repoNames(caller)]);
@@ -198,11 +200,7 @@ const cancel: Command = {
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('cancelJob', { id }));
     if (values.json) return io.outExact(formatJsonLine(CancelJobResponse.toJSON(response)));
     const job = response.job;
-    io.out(
-      job && isJobFinished(job)
-        ? `job ${id} ${jobStateLabel(job)}${onAgent(agent)}\n`
-        : `cancelling job ${id}${onAgent(agent)}\n`,
-    );
+    io.out(job && isJobFinished(job) ? `job ${id} ${jobStateLabel(job)}${onAgent(agent)}\n` : `cancelling job ${id}${onAgent(agent)}\n`);
   },
 };
 

@@ -52,9 +52,7 @@ ${ROUTE_FLAG_HELP}`,
     const [dir] = expectPositionals('lock release', positionals, ['DIR']);
     // Locks are recorded by absolute path; the agent may run with another cwd.
     const directory = resolve(io.cwd, dir);
-    const { response, agent } = await withCaller(values, io, (caller) =>
-      caller.call('releaseLock', { directory, force: values.force }),
-    );
+    const { response, agent } = await withCaller(values, io, (caller) => caller.call('releaseLock', { directory, force: values.force }));
     if (values.json) return io.outExact(formatJsonLine(ReleaseLockResponse.toJSON(response)));
     io.out(response.released ? `released the lock on ${directory}${onAgent(agent)}\n` : `no lock on ${directory}\n`);
   },

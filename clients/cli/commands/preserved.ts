@@ -1,8 +1,4 @@
-import {
-  ApplyPreservedResponse,
-  DropPreservedResponse,
-  ListPreservedResponse,
-} from '../../../gen/grove/agent/v1/agent_service.js';
+import { ApplyPreservedResponse, DropPreservedResponse, ListPreservedResponse } from '../../../gen/grove/agent/v1/agent_service.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';
@@ -79,9 +75,7 @@ const drop: Command = {
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [sessionId, repoId] = expectPositionals('preserved drop', positionals, ['SESSION', 'REPO']);
-    const { response, agent } = await withCaller(values, io, (caller) =>
-      caller.call('dropPreserved', { sessionId, repoId }),
-    );
+    const { response, agent } = await withCaller(values, io, (caller) => caller.call('dropPreserved', { sessionId, repoId }));
     if (values.json) return io.outExact(formatJsonLine(DropPreservedResponse.toJSON(response)));
     io.out(`dropped the preserved work of ${repoId} in session ${sessionId}${onAgent(agent)}\n`);
   },

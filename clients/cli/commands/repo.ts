@@ -1,9 +1,5 @@
 import { resolve } from 'node:path';
-import {
-  AddRepoResponse,
-  ListReposResponse,
-  RemoveRepoResponse,
-} from '../../../gen/grove/agent/v1/agent_service.js';
+import { AddRepoResponse, ListReposResponse, RemoveRepoResponse, UpdateRepoResponse } from '../../../gen/grove/agent/v1/agent_service.js';
 import { Repo } from '../../../gen/grove/agent/v1/resources.js';
 import type { AgentClient } from '../../sdk/index.js';
 import { expectPositionals, parseVerbArgs } from '../args.js';
@@ -15,6 +11,7 @@ import { formatTime } from '../output/format.js';
 import { formatJsonLine } from '../output/json.js';
 import { formatTable } from '../output/table.js';
 import { agentTarget } from '../target.js';
+import { UsageError } from '../usage-error.js';
 
 const REPO_HEADER = ['NAME', 'ID', 'DEFAULT BRANCH', 'PATH'];
 const repoRow = (repo: Repo) => [repo.name, repo.id, repo.defaultBranch, repo.path];
@@ -34,22 +31,28 @@ async function listAllRepos(agent: AgentClient): Promise<ListReposResponse> {
   return { repos, nextPageToken: '', revision: first.revision };
 }
 
+const KEEP_IGNORED_HELP = `  --keep-ignored GLOB  git-ignored files that are your work (.env, config/*.local), repeatable:
+                       kill refuses while a worktree has any, cleanup preserves them`;
+
 const add: Command = {
   path: ['repo', 'add'],
-  synopsis: 'repo add PATH [--name NAME]',
+  synopsis: 'repo add PATH [--name NAME] [--keep-ignored GLOB]...',
   summary: 'register a git repository with the agent',
   usage: verbUsage(
-    'repo add PATH [--name NAME]',
+    'repo add PATH [--name NAME] [--keep-ignored GLOB]...',
     'Registers the git working tree at PATH (relative to the current directory) with the agent.',
-    "  --name NAME  name to refer to the repo by (default: the directory's name)",
+    `  --name NAME          name to refer to the repo by (default: the directory's name)\n${KEEP_IGNORED_HELP}`,
   ),
   async run(args: string[], io: CliIo) {
-    const { values, positionals } = parseVerbArgs(args, { name: { type: 'string', default: '' } });
+    const { values, positionals } = parseVerbArgs(args, {
+      name: { type: 'string', default: '' },
+      'keep-ignored': { type: 'string', multiple: true, default: [] },
+    });
     const [path] = expectPositionals('repo add', positionals, ['PATH']);
     // The agent may run elsewhere with another cwd: only an absolute path means the same thing there.
     const absolute = resolve(io.cwd, path);
     const response = await withAgent(agentTarget(values, io), (agent) =>
-      agent.addRepo({ path: absolute, name: values.name }),
+      agent.addRepo({ path: absolute, name: values.name, keepIgnored: values['keep-ignored'] }),
     );
     if (values.json) return io.outExact(formatJsonLine(AddRepoResponse.toJSON(response)));
     const { repo } = response;
@@ -89,6 +92,7 @@ const get: Command = {
         ['ID', repo.id],
         ['PATH', repo.path],
         ['DEFAULT BRANCH', repo.defaultBranch],
+        ['KEEP IGNORED', repo.keepIgnored.length ? repo.keepIgnored.join(' ') : '-'],
         ['CREATED', formatTime(repo.createTime)],
       ]),
     );
@@ -112,4 +116,35 @@ const rm: Command = {
   },
 };
 
-export const repoCommands: readonly Command[] = [add, ls, get, rm];
+const set: Command = {
+  path: ['repo', 'set'],
+  synopsis: 'repo set ID|NAME (--keep-ignored GLOB... | --no-keep-ignored)',
+  summary: "change a repo's settings",
+  usage: verbUsage(
+    'repo set ID|NAME (--keep-ignored GLOB... | --no-keep-ignored)',
+    "Changes a repo's settings; the globs given replace the ones it had.",
+    `${KEEP_IGNORED_HELP}\n  --no-keep-ignored    keep no ignored files`,
+  ),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {
+      'keep-ignored': { type: 'string', multiple: true, default: [] },
+      'no-keep-ignored': { type: 'boolean', default: false },
+    });
+    const [id] = expectPositionals('repo set', positionals, ['ID|NAME']);
+    const globs = values['keep-ignored'];
+    if (globs.length === 0 && !values['no-keep-ignored'])
+      throw new UsageError('repo set: give --keep-ignored GLOB... or --no-keep-ignored');
+    if (globs.length > 0 && values['no-keep-ignored'])
+      throw new UsageError('repo set: --keep-ignored and --no-keep-ignored exclude each other');
+    const response = await withAgent(agentTarget(values, io), (agent) =>
+      agent.updateRepo({ id, settings: { keepIgnored: globs }, updateMask: ['keep_ignored'] }),
+    );
+    if (values.json) return io.outExact(formatJsonLine(UpdateRepoResponse.toJSON(response)));
+    const repo = response.repo!;
+    io.out(
+      `repo ${repo.name} keeps ${repo.keepIgnored.length ? `ignored files matching ${repo.keepIgnored.join(' ')}` : 'no ignored files'}\n`,
+    );
+  },
+};
+
+export const repoCommands: readonly Command[] = [add, ls, get, set, rm];

@@ -8,15 +8,7 @@ import {
 import { Session, SessionState, WorktreeState } from '../../../gen/grove/agent/v1/resources.js';
 import { ListSessionsResponse as CoordinatorListSessionsResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { AgentCaller } from '../../sdk/index.js';
-import {
-  enumFlag,
-  expectPositionals,
-  keyValueFlags,
-  parseVerbArgs,
-  ROUTE_FLAG_HELP,
-  ROUTE_OPTIONS,
-  selectorFlag,
-} from '../args.js';
+import { enumFlag, expectPositionals, keyValueFlags, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS, selectorFlag } from '../args.js';
 import { onAgent, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
@@ -25,7 +17,7 @@ import { EXIT_CALL_FAILED, EXIT_REFUSED } from '../exit-status.js';
 import { verbUsage } from '../help.js';
 import { agentNames, type Names } from '../names.js';
 import { formatJsonLine } from '../output/json.js';
-import { sessionActivityLabel, sessionDetail, sessionStateLabel, worktreeTable } from '../output/session-view.js';
+import { removedIgnoredLines, sessionActivityLabel, sessionDetail, sessionStateLabel, worktreeTable } from '../output/session-view.js';
 import { formatTable } from '../output/table.js';
 import { allPages } from '../pages.js';
 import { UsageError } from '../usage-error.js';
@@ -106,7 +98,10 @@ async function listSessions(
     // Across every agent (or the one --on names): the coordinator's projection.
     const { coordinator } = caller;
     const request = { agent: caller.target.agent ?? '', state: filter.state, repo: filter.repo, labelSelector: filter.labelSelector };
-    const { first, items } = await allPages((pageToken) => coordinator.listSessions({ ...request, pageToken }), (p) => p.sessions);
+    const { first, items } = await allPages(
+      (pageToken) => coordinator.listSessions({ ...request, pageToken }),
+      (p) => p.sessions,
+    );
     const names = await agentNames(coordinator);
     const json = CoordinatorListSessionsResponse.toJSON({ sessions: items, nextPageToken: '', revision: first.revision });
     return { json, rows: [['AGENT', 'ID', 'BRANCH', 'STATE', 'ACTIVITY', 'REPOS', 'TITLE'], ...items.map((s) => sessionRow(s, names))] };
@@ -185,7 +180,10 @@ exit status is 3. 'grove session cleanup' preserves such work and removes anyway
     const { response, agent } = await withCaller(values, io, (caller) => caller.call('killSession', { id }), { long: true });
     if (values.json) io.outExact(formatJsonLine(KillSessionResponse.toJSON(response)));
     if (response.freed) {
-      if (!values.json) io.out(`killed session ${id}${onAgent(agent)}: its worktrees are removed (restorable)\n`);
+      if (!values.json)
+        io.out(
+          `killed session ${id}${onAgent(agent)}: its worktrees are removed (restorable)\n${removedIgnoredLines(response.session?.worktrees ?? [])}`,
+        );
       return;
     }
     if (!values.json) {
@@ -219,7 +217,7 @@ session, and only then removed. See 'grove preserved ls' and 'grove preserved ap
     const worktrees = response.session?.worktrees ?? [];
     const preserved = worktrees.filter((w) => w.preservedRef).length;
     io.out(`cleaned up session ${id}${onAgent(agent)}; ${preserved} worktree(s) with work preserved\n`);
-    io.out(worktreeTable(worktrees));
+    io.out(worktreeTable(worktrees) + removedIgnoredLines(worktrees));
   },
 };
 

@@ -71,11 +71,7 @@ const drop: Command = {
   path: ['stash', 'drop'],
   synopsis: 'stash drop ID',
   summary: 'delete a grove stash',
-  usage: verbUsage(
-    'stash drop ID',
-    'Deletes the stash and its ref. With --coordinator, say which agent with --on.',
-    ROUTE_FLAG_HELP,
-  ),
+  usage: verbUsage('stash drop ID', 'Deletes the stash and its ref. With --coordinator, say which agent with --on.', ROUTE_FLAG_HELP),
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('stash drop', positionals, ['ID']);

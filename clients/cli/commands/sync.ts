@@ -1,9 +1,4 @@
-import {
-  FlushSyncResponse,
-  ListSyncsResponse,
-  StartSyncResponse,
-  StopSyncResponse,
-} from '../../../gen/grove/agent/v1/agent_service.js';
+import { FlushSyncResponse, ListSyncsResponse, StartSyncResponse, StopSyncResponse } from '../../../gen/grove/agent/v1/agent_service.js';
 import { syncStateToJSON, type Sync } from '../../../gen/grove/agent/v1/resources.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';

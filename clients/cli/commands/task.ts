@@ -149,7 +149,10 @@ async function listTasks(caller: AgentCaller, sessionId: string, state: number):
   if (caller.kind === 'routed') {
     const { coordinator } = caller;
     const request = { agent: caller.target.agent ?? '', sessionId, state };
-    const { first, items } = await allPages((pageToken) => coordinator.listTasks({ ...request, pageToken }), (p) => p.tasks);
+    const { first, items } = await allPages(
+      (pageToken) => coordinator.listTasks({ ...request, pageToken }),
+      (p) => p.tasks,
+    );
     const names = await agentNames(coordinator);
     const json = CoordinatorListTasksResponse.toJSON({ tasks: items, nextPageToken: '', revision: first.revision });
     return { json, rows: [['AGENT', 'ID', 'SESSION', 'SEQ', 'STATE', 'EXIT', 'ARGV'], ...items.map((t) => taskRow(t, names))] };

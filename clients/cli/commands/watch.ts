@@ -108,7 +108,8 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
           const request = fromStart ? { initialSnapshot: true } : { fromRevision: after };
           const stream = coordinator.watch(request, { signal: interrupt.signal });
           for await (const response of stream) {
-            values.json ? io.outExact(formatJsonLine(WatchResponse.toJSON(response))) : io.out(coordinatorLine(response));
+            if (values.json) io.outExact(formatJsonLine(WatchResponse.toJSON(response)));
+            else io.out(coordinatorLine(response));
             if (--remaining === 0) break;
           }
         });
@@ -124,7 +125,8 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
           onReconnect: (info) => io.err(reconnectNotice(info)),
         });
         for await (const event of events) {
-          values.json ? io.outExact(formatJsonLine(Event.toJSON(event))) : io.out(eventLine(event));
+          if (values.json) io.outExact(formatJsonLine(Event.toJSON(event)));
+          else io.out(eventLine(event));
           if (--remaining === 0) break;
         }
       });

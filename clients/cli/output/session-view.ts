@@ -9,8 +9,7 @@ import { enumLabel, formatLabels, formatTime, orDash } from './format.js';
 import { formatTable } from './table.js';
 
 export const sessionStateLabel = (session: Session) => enumLabel(sessionStateToJSON(session.state), 'SESSION_STATE_');
-export const sessionActivityLabel = (session: Session) =>
-  enumLabel(sessionActivityToJSON(session.activity), 'SESSION_ACTIVITY_');
+export const sessionActivityLabel = (session: Session) => enumLabel(sessionActivityToJSON(session.activity), 'SESSION_ACTIVITY_');
 const worktreeStateLabel = (worktree: SessionWorktree) => enumLabel(worktreeStateToJSON(worktree.state), 'WORKTREE_STATE_');
 
 /** What needs a person's attention about a worktree: its last error, or drift from the row. */
@@ -34,6 +33,22 @@ export function worktreeTable(worktrees: readonly SessionWorktree[]): string {
   ]);
 }
 
+/**
+ * The ignored files that went with removed worktrees, one line per repo: git calls them
+ * clean, but people want to know their `.env` is gone (`repo set --keep-ignored` keeps them).
+ */
+export function removedIgnoredLines(worktrees: readonly SessionWorktree[]): string {
+  return worktrees
+    .filter((w) => w.removedIgnoredTotal > 0)
+    .map((w) => {
+      const more = w.removedIgnoredTotal - w.removedIgnored.length;
+      const listed = w.removedIgnored.slice(0, 10).join(', ');
+      const rest = more + Math.max(0, w.removedIgnored.length - 10);
+      return `${w.repoName}: ignored files removed with the worktree: ${listed}${rest > 0 ? `, and ${rest} more` : ''}\n`;
+    })
+    .join('');
+}
+
 /** `session get`: the session's fields, then its worktrees. */
 export function sessionDetail(session: Session, agentName?: string): string {
   const fields: string[][] = [
@@ -49,5 +64,5 @@ export function sessionDetail(session: Session, agentName?: string): string {
   if (session.pendingJobId) fields.push(['PENDING JOB', session.pendingJobId]);
   if (session.lastError) fields.push(['LAST ERROR', session.lastError]);
   fields.push(['CREATED', formatTime(session.createTime)], ['UPDATED', formatTime(session.updateTime)]);
-  return `${formatTable(fields)}\n${worktreeTable(session.worktrees)}`;
+  return `${formatTable(fields)}\n${worktreeTable(session.worktrees)}${removedIgnoredLines(session.worktrees)}`;
 }

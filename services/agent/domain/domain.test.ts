@@ -9,9 +9,33 @@ import { afterRestart, pickNextJob, stackOrder } from './job-kinds.js';
 
 describe('branchNameProblem agrees with git check-ref-format --branch', () => {
   const names = [
-    'main', 'feature/x', 'a-b_c.d', 'v1.2', 'user/topic/sub', 'ünïcode',
-    '', '-x', 'a..b', 'a b', 'x.lock', 'a/x.lock/b', 'a:b', 'a~1', 'a^', 'a?', 'a*', 'a[b', 'a\\b',
-    '.hidden', 'a/.b', 'end/', '/start', 'a//b', 'a@{1}', 'end.', 'tab\tname',
+    'main',
+    'feature/x',
+    'a-b_c.d',
+    'v1.2',
+    'user/topic/sub',
+    'ünïcode',
+    '',
+    '-x',
+    'a..b',
+    'a b',
+    'x.lock',
+    'a/x.lock/b',
+    'a:b',
+    'a~1',
+    'a^',
+    'a?',
+    'a*',
+    'a[b',
+    'a\\b',
+    '.hidden',
+    'a/.b',
+    'end/',
+    '/start',
+    'a//b',
+    'a@{1}',
+    'end.',
+    'tab\tname',
   ];
   for (const name of names) {
     it(JSON.stringify(name), () => {
@@ -32,14 +56,34 @@ it('refuses "@", which git --branch would expand to the current branch', () => {
 
 describe('parsePorcelainStatus', () => {
   it('sorts entries into staged, tracked and untracked', () => {
-    const out = ['M  staged.txt', ' M worktree.txt', 'MM both.txt', '?? new.txt', 'R  new-name.txt', 'old-name.txt', 'A  added.txt', ' D gone.txt', ''].join('\0');
+    const out = [
+      'M  staged.txt',
+      ' M worktree.txt',
+      'MM both.txt',
+      '?? new.txt',
+      'R  new-name.txt',
+      'old-name.txt',
+      'A  added.txt',
+      ' D gone.txt',
+      '',
+    ].join('\0');
     const d = parsePorcelainStatus(out);
     expect(d.staged).toEqual(['staged.txt', 'both.txt', 'new-name.txt', 'added.txt']);
     expect(d.tracked).toEqual(['worktree.txt', 'both.txt', 'gone.txt']);
     expect(d.untracked).toEqual(['new.txt']);
     expect(isDirty(d)).toBe(true);
     const changes = { ...d, hidden: [], keptIgnored: [], ignored: [] };
-    const f = { repoId: 'r', repoName: 'r', path: '/p', removalBegun: false, exists: true, processes: [], changes, nested: [], unreferencedCommits: 0 };
+    const f = {
+      repoId: 'r',
+      repoName: 'r',
+      path: '/p',
+      removalBegun: false,
+      exists: true,
+      processes: [],
+      changes,
+      nested: [],
+      unreferencedCommits: 0,
+    };
     expect(workReasons(f).map((r) => r.reason)).toEqual(['DIRTY_STAGED', 'DIRTY_TRACKED', 'DIRTY_UNTRACKED']);
   });
   it('is clean for empty output', () => {
@@ -112,6 +156,14 @@ describe('job scheduling rules', () => {
       ['a', 'main'],
     ]);
     expect(stackOrder('a', parents)).toEqual(['a', 'b', 'c', 'd']);
-    expect(stackOrder('x', new Map([['x', 'y'], ['y', 'x']]))).toEqual(['x', 'y']);
+    expect(
+      stackOrder(
+        'x',
+        new Map([
+          ['x', 'y'],
+          ['y', 'x'],
+        ]),
+      ),
+    ).toEqual(['x', 'y']);
   });
 });

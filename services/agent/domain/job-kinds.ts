@@ -34,9 +34,7 @@ export const isJobFinished = (state: JobStateName) => state === 'SUCCEEDED' || s
 
 /** What happens to a job found RUNNING at start-up: its run died with the agent. */
 export function afterRestart(kind: JobKindName): { state: JobStateName; error: string } {
-  return JOB_KINDS[kind].idempotent
-    ? { state: 'QUEUED', error: '' }
-    : { state: 'FAILED', error: 'interrupted by agent restart' };
+  return JOB_KINDS[kind].idempotent ? { state: 'QUEUED', error: '' } : { state: 'FAILED', error: 'interrupted by agent restart' };
 }
 
 /**

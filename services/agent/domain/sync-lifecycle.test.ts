@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_CONDITIONS, ALL_SYNC_STATES, causeFor, isTransitionSafe, type CheckoutCondition, type SyncStateName } from './sync-lifecycle.js';
+import {
+  ALL_CONDITIONS,
+  ALL_SYNC_STATES,
+  causeFor,
+  isTransitionSafe,
+  type CheckoutCondition,
+  type SyncStateName,
+} from './sync-lifecycle.js';
 
 // Every cell of (from, to, condition), written out: S = safe, - = unsafe (or not a transition).
 // Columns: clean dirty untracked_only rebasing merging cherry_picking reverting bisecting detached other_branch diverged

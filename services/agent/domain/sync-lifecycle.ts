@@ -57,7 +57,10 @@ export function isTransitionSafe(from: SyncStateName, to: SyncStateName, conditi
 }
 
 /** Words a user can act on, for each condition that pauses sync. */
-export function causeFor(condition: CheckoutCondition, context: { checkout: string; syncBranch: string; branch: string; sessionBranch: string }): string | undefined {
+export function causeFor(
+  condition: CheckoutCondition,
+  context: { checkout: string; syncBranch: string; branch: string; sessionBranch: string },
+): string | undefined {
   switch (condition) {
     case 'rebasing':
       return `a rebase is in progress in ${context.checkout}: finish it (git rebase --continue) or abort it (git rebase --abort)`;

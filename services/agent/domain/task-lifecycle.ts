@@ -12,7 +12,11 @@ export type RunOutcome =
   | { kind: 'never_started'; why: string };
 
 /** The final state and reason of a task, from how its run ended and whether it was cancelled. */
-export function finalTaskState(outcome: RunOutcome, cancelRequested: boolean, afterRestart: boolean): { state: TaskStateName; reason: string } {
+export function finalTaskState(
+  outcome: RunOutcome,
+  cancelRequested: boolean,
+  afterRestart: boolean,
+): { state: TaskStateName; reason: string } {
   if (outcome.kind === 'never_started') return { state: 'FAILED', reason: outcome.why };
   if (cancelRequested) return { state: 'CANCELLED', reason: 'cancelled on request' };
   if (outcome.kind === 'runner_died') {

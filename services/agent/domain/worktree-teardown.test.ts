@@ -28,7 +28,12 @@ const table: Array<[string, WorktreeFacts, RefusalReason, TeardownAction['action
   ['staged changes', facts({ changes: { staged: ['a.txt'] } }), 'DIRTY_STAGED', 'preserve_then_remove'],
   ['modified tracked files', facts({ changes: { tracked: ['a.txt'] } }), 'DIRTY_TRACKED', 'preserve_then_remove'],
   ['untracked files', facts({ changes: { untracked: ['new.txt'] } }), 'DIRTY_UNTRACKED', 'preserve_then_remove'],
-  ['edits hidden by assume-unchanged or skip-worktree', facts({ changes: { hidden: ['cfg.json'] } }), 'DIRTY_HIDDEN', 'preserve_then_remove'],
+  [
+    'edits hidden by assume-unchanged or skip-worktree',
+    facts({ changes: { hidden: ['cfg.json'] } }),
+    'DIRTY_HIDDEN',
+    'preserve_then_remove',
+  ],
   ['ignored files the repo keeps', facts({ changes: { keptIgnored: ['.env'] } }), 'KEPT_IGNORED', 'preserve_then_remove'],
   ['a nested repository', facts({ nested: ['vendor/lib/'] }), 'NESTED_REPOSITORY', 'leave'],
   ['commits on a detached HEAD', facts({ unreferencedCommits: 2 }), 'UNREFERENCED_COMMITS', 'preserve_then_remove'],
@@ -58,13 +63,20 @@ describe('worktree teardown policy', () => {
   it('a clean worktree is removed by both, reporting the ignored paths that go with it', () => {
     for (const mode of ['kill', 'cleanup'] as const) {
       const decision = decideTeardown([facts({ changes: { ignored: ['node_modules/', '.env'] } })], mode);
-      expect(decision).toEqual({ kind: 'proceed', plans: [expect.objectContaining({ plan: { action: 'remove', ignored: ['node_modules/', '.env'] } })] });
+      expect(decision).toEqual({
+        kind: 'proceed',
+        plans: [expect.objectContaining({ plan: { action: 'remove', ignored: ['node_modules/', '.env'] } })],
+      });
     }
   });
 
   it('cleanup preserves kept ignored files by name, past the ignore rules', () => {
     const decision = decideTeardown([facts({ changes: { keptIgnored: ['.env'], ignored: ['x.log'] } })], 'cleanup');
-    expect(decision.kind === 'proceed' && decision.plans[0]!.plan).toEqual({ action: 'preserve_then_remove', extraPaths: ['.env'], ignored: ['x.log'] });
+    expect(decision.kind === 'proceed' && decision.plans[0]!.plan).toEqual({
+      action: 'preserve_then_remove',
+      extraPaths: ['.env'],
+      ignored: ['x.log'],
+    });
   });
 
   it('a directory that is gone is only forgotten; a begun removal is only finished', () => {

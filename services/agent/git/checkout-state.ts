@@ -26,7 +26,9 @@ const OPERATION_MARKERS: Array<[string, CheckoutCondition]> = [
  */
 export async function probeCheckout(path: string, expectedBranch: string): Promise<CheckoutState> {
   const conditions: CheckoutCondition[] = [];
-  const { stdout } = await git(['rev-parse', '--path-format=absolute', ...OPERATION_MARKERS.flatMap(([name]) => ['--git-path', name])], { cwd: path });
+  const { stdout } = await git(['rev-parse', '--path-format=absolute', ...OPERATION_MARKERS.flatMap(([name]) => ['--git-path', name])], {
+    cwd: path,
+  });
   const paths = stdout.trim().split('\n');
   OPERATION_MARKERS.forEach(([, condition], i) => {
     if (existsSync(paths[i]!) && !conditions.includes(condition)) conditions.push(condition);

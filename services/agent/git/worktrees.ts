@@ -140,7 +140,10 @@ export async function hiddenChanges(path: string): Promise<string[]> {
     if (!entry || entry.mode === '160000') continue;
     if (info.isSymbolicLink() || entry.mode === '120000') {
       const target = info.isSymbolicLink() ? await readlink(join(path, file)) : undefined;
-      const hashed = target === undefined ? '' : (await git(['hash-object', '--stdin'], { cwd: path, env: confined(path), input: target })).stdout.trim();
+      const hashed =
+        target === undefined
+          ? ''
+          : (await git(['hash-object', '--stdin'], { cwd: path, env: confined(path), input: target })).stdout.trim();
       if (hashed !== entry.blob) changed.push(file);
     } else if (file.includes('\n')) {
       changed.push(file); // --stdin-paths cannot name it; counting it as changed is the safe side
@@ -150,7 +153,9 @@ export async function hiddenChanges(path: string): Promise<string[]> {
   }
   if (regular.length > 0) {
     // Hashed as `git add` would (with the path's filters), so only real edits differ.
-    const hashed = (await git(['hash-object', '--stdin-paths'], { cwd: path, env: confined(path), input: regular.join('\n') + '\n' })).stdout
+    const hashed = (
+      await git(['hash-object', '--stdin-paths'], { cwd: path, env: confined(path), input: regular.join('\n') + '\n' })
+    ).stdout
       .trim()
       .split('\n');
     regular.forEach((file, i) => {
@@ -257,9 +262,7 @@ export async function preserveWorktree(
 ): Promise<string> {
   const env = (indexFile: string) => ({ ...GROVE_IDENTITY, GIT_INDEX_FILE: indexFile });
   const head = (await resolveCommit(worktreePath, 'HEAD'))!;
-  const realIndex = (
-    await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: worktreePath })
-  ).stdout.trim();
+  const realIndex = (await git(['rev-parse', '--path-format=absolute', '--git-path', 'index'], { cwd: worktreePath })).stdout.trim();
   return withTempIndex(async (indexFile) => {
     // The index as it is; an index git cannot write a tree of (mid-merge) is recorded as HEAD.
     await copyFile(realIndex, indexFile);

@@ -17,7 +17,10 @@ const log = createLogger({ level: 'silent' });
 const never = new AbortController().signal;
 
 function dispatcherFor(built: Partial<AgentServiceImplementation>) {
-  return createCommandDispatcher(withUnimplemented(AgentServiceDefinition, built, (m) => m), log);
+  return createCommandDispatcher(
+    withUnimplemented(AgentServiceDefinition, built, (m) => m),
+    log,
+  );
 }
 
 const command = (method: string, request: Uint8Array, timeoutMs = 0, deadline?: Date): Command => ({
@@ -44,20 +47,58 @@ describe('command dispatch', () => {
   });
 
   it('accepts the camelCase method key too', async () => {
-    const dispatch = dispatcherFor({ async getRepo(request) { return { id: request.id }; } });
+    const dispatch = dispatcherFor({
+      async getRepo(request) {
+        return { id: request.id };
+      },
+    });
     const result = await dispatch(command('getRepo', GetRepoRequest.encode({ id: 'x' }).finish()), never);
     expect(result.code).toBe(Status.OK);
   });
 
   it.each<[string, () => unknown, { code: Status; reason: string; message: string | RegExp }]>([
-    ['a GroveError keeps code, reason and message', () => { throw notFound('REPO_NOT_FOUND', 'no repo "x"'); }, { code: Status.NOT_FOUND, reason: 'REPO_NOT_FOUND', message: 'no repo "x"' }],
-    ['an unbuilt capability is UNIMPLEMENTED', () => { throw unimplemented('sessions'); }, { code: Status.UNIMPLEMENTED, reason: 'NOT_BUILT_YET', message: /sessions/ }],
-    ['a ServerError keeps its code', () => { throw new ServerError(Status.PERMISSION_DENIED, 'nope'); }, { code: Status.PERMISSION_DENIED, reason: '', message: 'nope' }],
+    [
+      'a GroveError keeps code, reason and message',
+      () => {
+        throw notFound('REPO_NOT_FOUND', 'no repo "x"');
+      },
+      { code: Status.NOT_FOUND, reason: 'REPO_NOT_FOUND', message: 'no repo "x"' },
+    ],
+    [
+      'an unbuilt capability is UNIMPLEMENTED',
+      () => {
+        throw unimplemented('sessions');
+      },
+      { code: Status.UNIMPLEMENTED, reason: 'NOT_BUILT_YET', message: /sessions/ },
+    ],
+    [
+      'a ServerError keeps its code',
+      () => {
+        throw new ServerError(Status.PERMISSION_DENIED, 'nope');
+      },
+      { code: Status.PERMISSION_DENIED, reason: '', message: 'nope' },
+    ],
     // The raw message of a bug (it may hold SQL, paths or values) never reaches the caller.
-    ['anything else is INTERNAL, without its raw message', () => { throw new TypeError('boom'); }, { code: Status.INTERNAL, reason: 'INTERNAL', message: /^internal error; the service log has the details$/ }],
-    ['a full disk is RESOURCE_EXHAUSTED', () => { throw Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' }); }, { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: /disk .*full/ }],
+    [
+      'anything else is INTERNAL, without its raw message',
+      () => {
+        throw new TypeError('boom');
+      },
+      { code: Status.INTERNAL, reason: 'INTERNAL', message: /^internal error; the service log has the details$/ },
+    ],
+    [
+      'a full disk is RESOURCE_EXHAUSTED',
+      () => {
+        throw Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' });
+      },
+      { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: /disk .*full/ },
+    ],
   ])('%s', async (_case, fail, expected) => {
-    const dispatch = dispatcherFor({ async getRepo() { return fail() as never; } });
+    const dispatch = dispatcherFor({
+      async getRepo() {
+        return fail() as never;
+      },
+    });
     const result = await dispatch(command('GetRepo', GetRepoRequest.encode({ id: 'x' }).finish()), never);
     expect(result.code).toBe(expected.code);
     expect(result.reason).toBe(expected.reason);
@@ -67,8 +108,14 @@ describe('command dispatch', () => {
 
   it('refuses unknown and streaming methods, and undecodable requests, without calling anything', async () => {
     const dispatch = dispatcherFor({});
-    expect(await dispatch(command('Nope', new Uint8Array()), never)).toMatchObject({ code: Status.UNIMPLEMENTED, reason: 'UNKNOWN_METHOD' });
-    expect(await dispatch(command('WatchEvents', new Uint8Array()), never)).toMatchObject({ code: Status.UNIMPLEMENTED, reason: 'STREAMING_NOT_ROUTABLE' });
+    expect(await dispatch(command('Nope', new Uint8Array()), never)).toMatchObject({
+      code: Status.UNIMPLEMENTED,
+      reason: 'UNKNOWN_METHOD',
+    });
+    expect(await dispatch(command('WatchEvents', new Uint8Array()), never)).toMatchObject({
+      code: Status.UNIMPLEMENTED,
+      reason: 'STREAMING_NOT_ROUTABLE',
+    });
     expect(await dispatch(command('FollowTaskLog', new Uint8Array()), never)).toMatchObject({ reason: 'STREAMING_NOT_ROUTABLE' });
     expect(await dispatch(command('GetRepo', Uint8Array.from([0x0a, 0x05, 0x61])), never)).toMatchObject({
       code: Status.INVALID_ARGUMENT,

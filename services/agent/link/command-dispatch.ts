@@ -1,9 +1,6 @@
 import { isAbortError } from 'abort-controller-x';
 import { Metadata, Status, type CallContext } from 'nice-grpc-common';
-import {
-  AgentServiceDefinition,
-  type AgentServiceImplementation,
-} from '../../../gen/grove/agent/v1/agent_service.js';
+import { AgentServiceDefinition, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
 import type { Command, CommandResult } from '../../../gen/grove/link/v1/link.js';
 import { GroveError } from '../../common/errors.js';
 import { toWireFailure } from '../../common/error-mapping.js';
@@ -37,12 +34,13 @@ for (const [key, method] of Object.entries(AgentServiceDefinition.methods as unk
   METHODS.set(key, { key, method });
 }
 
-export const commandFailure = (
-  requestId: string,
-  code: Status,
-  reason: string,
-  message: string,
-): CommandResult => ({ requestId, code, reason, message, response: Buffer.alloc(0) });
+export const commandFailure = (requestId: string, code: Status, reason: string, message: string): CommandResult => ({
+  requestId,
+  code,
+  reason,
+  message,
+  response: Buffer.alloc(0),
+});
 
 /** Why a command's signal aborted, if it did: its deadline passed, or the link closed. */
 export type CommandAbort = 'deadline' | 'link' | undefined;
@@ -54,13 +52,7 @@ export type CommandAbort = 'deadline' | 'link' | undefined;
  * (AbortError, a killed child's error, a TimeoutError) is that abort. Anything else is a bug
  * answered INTERNAL.
  */
-export function toCommandFailure(
-  requestId: string,
-  err: unknown,
-  aborted: CommandAbort,
-  log: Logger,
-  method: string,
-): CommandResult {
+export function toCommandFailure(requestId: string, err: unknown, aborted: CommandAbort, log: Logger, method: string): CommandResult {
   if (aborted === 'deadline' && !(err instanceof GroveError)) {
     return commandFailure(requestId, Status.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', `${method} ran past its deadline`);
   }
@@ -85,12 +77,7 @@ export function createCommandDispatcher(impl: AgentServiceImplementation, log: L
     }
     const { key, method } = entry;
     if (method.requestStream || method.responseStream) {
-      return commandFailure(
-        requestId,
-        Status.UNIMPLEMENTED,
-        'STREAMING_NOT_ROUTABLE',
-        `${method.name} streams; call the agent directly`,
-      );
+      return commandFailure(requestId, Status.UNIMPLEMENTED, 'STREAMING_NOT_ROUTABLE', `${method.name} streams; call the agent directly`);
     }
     // Relative to arrival: the coordinator's clock is not this machine's.
     const remainingMs = command.timeoutMs > 0 ? command.timeoutMs : undefined;

@@ -15,11 +15,7 @@ const LINK_CHANNEL_OPTIONS = {
   'grpc.keepalive_permit_without_calls': 1,
   ...MESSAGE_LIMITS,
 };
-import {
-  LinkServiceDefinition,
-  type ConnectRequest,
-  type Welcome,
-} from '../../../gen/grove/link/v1/link.js';
+import { LinkServiceDefinition, type ConnectRequest, type Welcome } from '../../../gen/grove/link/v1/link.js';
 import { AsyncQueue } from '../../common/async-queue.js';
 import { chunkSnapshot } from '../../common/snapshot-chunks.js';
 import { GroveError } from '../../common/errors.js';
@@ -117,14 +113,23 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
         challenged = true;
         if (!options.token) throw new LinkAuthError('the coordinator requires the shared token: start the agent with --token-file');
         const { coordinatorNonce, coordinatorProof } = message.value;
-        if (coordinatorNonce.length !== NONCE_BYTES || !proofMatches(linkProof(options.token, 'coordinator', agentNonce, coordinatorNonce), coordinatorProof)) {
-          throw new LinkAuthError(`the peer at ${options.coordinator} could not prove it holds the shared token; not linking (wrong address, or a different token?)`);
+        if (
+          coordinatorNonce.length !== NONCE_BYTES ||
+          !proofMatches(linkProof(options.token, 'coordinator', agentNonce, coordinatorNonce), coordinatorProof)
+        ) {
+          throw new LinkAuthError(
+            `the peer at ${options.coordinator} could not prove it holds the shared token; not linking (wrong address, or a different token?)`,
+          );
         }
-        outbox.push({ message: { $case: 'proof', value: { agentProof: linkProof(options.token, 'agent', agentNonce, coordinatorNonce) } } });
+        outbox.push({
+          message: { $case: 'proof', value: { agentProof: linkProof(options.token, 'agent', agentNonce, coordinatorNonce) } },
+        });
       } else if (message?.$case === 'welcome') {
         if (welcomed) throw new LinkProtocolError('the coordinator sent a second welcome');
         if (options.token && !challenged) {
-          throw new LinkAuthError(`the peer at ${options.coordinator} did not prove it holds the shared token; not linking, and running none of its commands`);
+          throw new LinkAuthError(
+            `the peer at ${options.coordinator} did not prove it holds the shared token; not linking, and running none of its commands`,
+          );
         }
         welcomed = true;
         clearTimeout(welcomeTimer);

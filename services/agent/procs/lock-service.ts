@@ -3,7 +3,7 @@ import { failedPrecondition, invalidArgument, notFound } from '../../common/erro
 import type { Logger } from '../../common/logging.js';
 import { LockSchema, type LockRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
-import { lockResource, toLockProto } from '../tasks/task-mapper.js';
+import { lockResource, toLockProto } from './lock-mapper.js';
 import { probeTaskProcesses, type ProcessIdentity } from './proc-info.js';
 
 /**
@@ -45,7 +45,12 @@ export class LockService {
   async releaseIn(tx: Tx, row: LockRow, why: string): Promise<void> {
     const deleted = await tx.em.nativeDelete(LockSchema, { directory: row.directory, pid: row.pid });
     if (deleted === 0) return;
-    tx.emit({ type: 'lock.released', resource: lockResource(row.directory), deleted: true, payload: { $case: 'lock', value: toLockProto(row) } });
+    tx.emit({
+      type: 'lock.released',
+      resource: lockResource(row.directory),
+      deleted: true,
+      payload: { $case: 'lock', value: toLockProto(row) },
+    });
     this.log.info({ directory: row.directory, pid: row.pid, owner: row.owner, why }, 'lock released');
   }
 
@@ -64,7 +69,9 @@ export class LockService {
       throw failedPrecondition('HOLDER_ALIVE', `pid ${row.pid} (${row.owner}) still works in ${directory}; use force to release anyway`);
     }
     if (liveness.alive) this.log.warn({ directory, pid: row.pid, owner: row.owner }, 'lock force-released while its holder lives');
-    await this.store.transact(async (tx) => this.releaseIn(tx, row, liveness.alive ? 'forced by a person' : `holder is dead: ${liveness.why}`));
+    await this.store.transact(async (tx) =>
+      this.releaseIn(tx, row, liveness.alive ? 'forced by a person' : `holder is dead: ${liveness.why}`),
+    );
     return true;
   }
 

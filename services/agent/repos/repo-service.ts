@@ -55,7 +55,10 @@ export class RepoService {
     const inspected = await inspectRepo(path);
     const root = await realpath(this.worktreeRoot).catch(() => this.worktreeRoot);
     if (inspected.path === root || inspected.path.startsWith(root + sep)) {
-      throw invalidArgument('REPO_INSIDE_WORKTREE_ROOT', `${inspected.path} is inside the worktree root ${root}, where Grove keeps its own worktrees`);
+      throw invalidArgument(
+        'REPO_INSIDE_WORKTREE_ROOT',
+        `${inspected.path} is inside the worktree root ${root}, where Grove keeps its own worktrees`,
+      );
     }
     const name = requestedName || basename(inspected.path);
     // The name also ends up in refs (refs/grove/preserved/<session>/<name>): ref rules apply too.
@@ -116,9 +119,7 @@ export class RepoService {
   /** Accepts a repo id or its unique name, the way people refer to repos. */
   async find(idOrName: string): Promise<RepoRow> {
     if (!idOrName) throw invalidArgument('REPO_REQUIRED', 'a repo id or name is required');
-    const row = await this.store
-      .read()
-      .findOne(RepoSchema, { $or: [{ id: idOrName }, { name: idOrName }] });
+    const row = await this.store.read().findOne(RepoSchema, { $or: [{ id: idOrName }, { name: idOrName }] });
     if (!row) throw notFound('REPO_NOT_FOUND', `no repo "${idOrName}" on this agent`);
     return row;
   }
@@ -141,10 +142,7 @@ export class RepoService {
     const { revision } = await this.store.commit(async ({ em, emit }) => {
       const users = await this.usage(em, row.id);
       if (users > 0) {
-        throw failedPrecondition(
-          'REPO_IN_USE',
-          `repo "${row.name}" is used by ${users} session(s); kill or clean them up first`,
-        );
+        throw failedPrecondition('REPO_IN_USE', `repo "${row.name}" is used by ${users} session(s); kill or clean them up first`);
       }
       await em.nativeDelete(RepoSchema, { id: row.id });
       emit({

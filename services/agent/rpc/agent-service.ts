@@ -1,9 +1,5 @@
 import type { CallContext } from 'nice-grpc-common';
-import {
-  AgentServiceDefinition,
-  LinkState,
-  type AgentServiceImplementation,
-} from '../../../gen/grove/agent/v1/agent_service.js';
+import { AgentServiceDefinition, LinkState, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
 import type { LinkStatus } from '../agent-context.js';
 

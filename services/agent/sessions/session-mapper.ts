@@ -1,10 +1,4 @@
-import {
-  SessionActivity,
-  SessionState,
-  WorktreeState,
-  type Session,
-  type SessionWorktree,
-} from '../../../gen/grove/agent/v1/resources.js';
+import { SessionActivity, SessionState, WorktreeState, type Session, type SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
 import type { SessionRow, WorktreeRow } from '../store/entities.js';
 
 export const sessionResource = (id: string) => `sessions/${id}`;

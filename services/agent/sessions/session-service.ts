@@ -128,30 +128,35 @@ export class SessionService {
       repos.push(repo);
     }
     const id = newId('ses');
-    return this.locks.run(repos.map((r) => `repo:${r.id}`), async () => {
-      const plan = await this.planWorktrees(id, branch, request.base, repos);
-      if (plan.some((item) => item.remoteOnly)) return this.createPending(id, request, plan);
-      const made: PlannedWorktree[] = [];
-      try {
-        for (const item of plan) {
-          await addWorktree(item.repo.path, item.path, branch, item.startCommit);
-          made.push(item);
-          crashPoint('create.after_worktree');
+    return this.locks.run(
+      repos.map((r) => `repo:${r.id}`),
+      async () => {
+        const plan = await this.planWorktrees(id, branch, request.base, repos);
+        if (plan.some((item) => item.remoteOnly)) return this.createPending(id, request, plan);
+        const made: PlannedWorktree[] = [];
+        try {
+          for (const item of plan) {
+            await addWorktree(item.repo.path, item.path, branch, item.startCommit);
+            made.push(item);
+            crashPoint('create.after_worktree');
+          }
+        } catch (err) {
+          await this.rollbackCreate(id, branch, made);
+          throw gitFailure('WORKTREE_ADD_FAILED', 'could not create the worktree', err);
         }
-      } catch (err) {
-        await this.rollbackCreate(id, branch, made);
-        throw gitFailure('WORKTREE_ADD_FAILED', 'could not create the worktree', err);
-      }
-      await this.store.transact(async (tx) => {
-        await this.insertSession(tx, id, request, 'ACTIVE', plan, 'ACTIVE');
-        await this.emitSession(tx, id, 'session.created');
-      }).catch(async (err: unknown) => {
-        await this.rollbackCreate(id, branch, plan);
-        throw err;
-      });
-      this.log.info({ session: id, branch, repos: repos.map((r) => r.name) }, 'session created');
-      return this.get(id);
-    });
+        await this.store
+          .transact(async (tx) => {
+            await this.insertSession(tx, id, request, 'ACTIVE', plan, 'ACTIVE');
+            await this.emitSession(tx, id, 'session.created');
+          })
+          .catch(async (err: unknown) => {
+            await this.rollbackCreate(id, branch, plan);
+            throw err;
+          });
+        this.log.info({ session: id, branch, repos: repos.map((r) => r.name) }, 'session created');
+        return this.get(id);
+      },
+    );
   }
 
   /** Checks every repo before anything is made, so most failures change nothing at all. */

@@ -188,7 +188,10 @@ export class SessionTeardown {
         removeAttempts: attempts,
         nextRetryAt: new Date(Date.now() + delay),
       });
-      this.rows.log.warn({ session: row.sessionId, repo: row.repoName, attempts, retryInMs: delay, err }, 'worktree removal failed; will retry');
+      this.rows.log.warn(
+        { session: row.sessionId, repo: row.repoName, attempts, retryInMs: delay, err },
+        'worktree removal failed; will retry',
+      );
       return;
     }
     crashPoint('remove.after_git');
@@ -217,7 +220,10 @@ export class SessionTeardown {
   }
 }
 
-const firstTrackedName = (path: string) => readdirSync(path).filter((name) => name !== '.git').sort()[0] ?? '';
+const firstTrackedName = (path: string) =>
+  readdirSync(path)
+    .filter((name) => name !== '.git')
+    .sort()[0] ?? '';
 
 function removedIgnored(plan: TeardownAction): Partial<WorktreeRow> {
   const ignored = plan.action === 'remove' || plan.action === 'preserve_then_remove' ? plan.ignored : [];

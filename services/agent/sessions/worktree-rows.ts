@@ -107,7 +107,10 @@ export class WorktreeRows {
       Object.assign(row, changes);
       const session = await tx.em.findOneOrFail(SessionSchema, { id: row.sessionId });
       const rows = await tx.em.find(WorktreeSchema, { sessionId: row.sessionId });
-      session.state = sessionStateFor(session.state, rows.map((r) => r.state));
+      session.state = sessionStateFor(
+        session.state,
+        rows.map((r) => r.state),
+      );
       session.updatedAt = new Date();
       await tx.em.flush();
       await this.emit(tx, row.sessionId, 'session.updated');

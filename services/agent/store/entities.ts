@@ -130,13 +130,7 @@ export const LockSchema = defineEntity({
 export type LockRow = InferEntity<typeof LockSchema>;
 
 export type JobKindName =
-  | 'sync_repo'
-  | 'register_branch'
-  | 'rebase_branch'
-  | 'restack_branch'
-  | 'reparent_branch'
-  | 'cleanup_session'
-  | 'restore_sessions';
+  'sync_repo' | 'register_branch' | 'rebase_branch' | 'restack_branch' | 'reparent_branch' | 'cleanup_session' | 'restore_sessions';
 export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 export const JobSchema = defineEntity({

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
-import type { EventDraft, EventLog } from '../events/event-log.js';
+import type { EventDraft, EventLog } from './event-log.js';
 import type { EventRow } from './entities.js';
 import type { AgentOrm } from './orm.js';
 
@@ -49,9 +49,7 @@ export class Store {
   async readConsistent<T extends object>(work: (em: EntityManager) => Promise<T>): Promise<T & { revision: number }> {
     return this.orm.em.fork().transactional(async (em) => {
       const value = await work(em);
-      const [row] = await em.execute<Array<{ revision: number }>>(
-        'select coalesce(max(revision), 0) as revision from event',
-      );
+      const [row] = await em.execute<Array<{ revision: number }>>('select coalesce(max(revision), 0) as revision from event');
       return { ...value, revision: row?.revision ?? 0 };
     });
   }

@@ -130,7 +130,11 @@ export class SyncService {
       await this.store.transact(async (tx) => {
         if (stash) {
           tx.em.create(StashSchema, stash);
-          tx.emit({ type: 'stash.created', resource: `stashes/${stash.id}`, payload: { $case: 'stash', value: toStashProto(stash, false) } });
+          tx.emit({
+            type: 'stash.created',
+            resource: `stashes/${stash.id}`,
+            payload: { $case: 'stash', value: toStashProto(stash, false) },
+          });
         }
         const row = (await tx.em.findOne(SyncSchema, { repoId: repo.id })) ?? tx.em.create(SyncSchema, { repoId: repo.id } as SyncRow);
         Object.assign(row, {
@@ -201,7 +205,12 @@ export class SyncService {
       const sessionTip = await branchCommit(repo.path, session.branch);
       const syncTip = await branchCommit(repo.path, sync.syncBranch);
       const conditions = [...checkout.conditions];
-      if (sessionTip && syncTip && !(await isAncestor(repo.path, syncTip, sessionTip)) && !(await isAncestor(repo.path, sessionTip, syncTip))) {
+      if (
+        sessionTip &&
+        syncTip &&
+        !(await isAncestor(repo.path, syncTip, sessionTip)) &&
+        !(await isAncestor(repo.path, sessionTip, syncTip))
+      ) {
         conditions.push('diverged');
       }
       const context = this.context(repo, sync.syncBranch, checkout.branch, session.branch);
@@ -218,7 +227,8 @@ export class SyncService {
           }
         } else if (await this.canUpdateSession(worktree.path, session.id)) {
           const result = await fastForward(worktree.path, sync.syncBranch);
-          if (result.ok) this.log.info({ repo: repo.name, session: session.id, to: syncTip }, 'checkout commits brought to the session branch');
+          if (result.ok)
+            this.log.info({ repo: repo.name, session: session.id, to: syncTip }, 'checkout commits brought to the session branch');
         }
       }
     }
@@ -343,7 +353,12 @@ export class SyncService {
     if (repo && (await resolveCommit(repo.path, stash.ref))) await deleteRef(repo.path, stash.ref);
     await this.store.transact(async (tx) => {
       await tx.em.nativeDelete(StashSchema, { id: stash.id });
-      tx.emit({ type: 'stash.dropped', resource: `stashes/${stash.id}`, deleted: true, payload: { $case: 'stash', value: toStashProto(stash, true) } });
+      tx.emit({
+        type: 'stash.dropped',
+        resource: `stashes/${stash.id}`,
+        deleted: true,
+        payload: { $case: 'stash', value: toStashProto(stash, true) },
+      });
     });
   }
 

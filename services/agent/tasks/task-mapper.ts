@@ -1,8 +1,7 @@
-import { TaskState, type Lock, type Task } from '../../../gen/grove/agent/v1/resources.js';
-import type { LockRow, TaskRow, TaskStateName } from '../store/entities.js';
+import { TaskState, type Task } from '../../../gen/grove/agent/v1/resources.js';
+import type { TaskRow, TaskStateName } from '../store/entities.js';
 
 export const taskResource = (id: string) => `tasks/${id}`;
-export const lockResource = (directory: string) => `locks/${encodeURIComponent(directory)}`;
 
 const TASK_STATES: Record<TaskStateName, TaskState> = {
   QUEUED: TaskState.TASK_STATE_QUEUED,
@@ -35,16 +34,5 @@ export function toTaskProto(row: TaskRow): Task {
     startTime: row.startedAt ?? undefined,
     endTime: row.endedAt ?? undefined,
     agentId: '',
-  };
-}
-
-export function toLockProto(row: LockRow): Lock {
-  return {
-    directory: row.directory,
-    pid: row.pid,
-    pidStartTicks: row.pidStartTicks,
-    bootId: row.bootId,
-    owner: row.owner,
-    lockTime: row.lockedAt,
   };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import type { StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
 import { SessionState, TaskState, WorktreeState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
-import { failedPrecondition, invalidArgument, notFound, resourceExhausted } from '../../common/errors.js';
-import { checkRequestId, isWellFormedId, newId } from '../../common/ids.js';
+import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import { isWellFormedId, newId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
@@ -20,6 +20,8 @@ import type { SessionService } from '../sessions/session-service.js';
 import { LockSchema, TaskSchema, WorktreeSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
+import { logTail, MAX_LOG_READ, readLogChunk } from './task-logs.js';
+import { checkQueueRoom, taskEnvironment, validateTaskRequest } from './task-request.js';
 
 export interface TaskServiceOptions {
   store: Store;
@@ -38,27 +40,6 @@ export interface TaskServiceOptions {
   /** Told after a task of the session ended (sync brings its commits over). */
   onTaskEnded?: ((sessionId: string) => void) | undefined;
 }
-
-const MAX_ARGS = 1024;
-// The kernel's MAX_ARG_STRLEN: one argument or one KEY=value string, its NUL included.
-const MAX_ARG_BYTES = 128 * 1024;
-const MAX_PROMPT_BYTES = 1024 * 1024;
-const MAX_ENV_BYTES = 256 * 1024;
-// ARG_MAX on Linux with the default 8 MiB stack is 2 MiB for argv and environment together
-// (strings, their NULs and a pointer each); the rest of the budget is left for the shell.
-const MAX_EXEC_BYTES = 2 * 1024 * 1024 - 64 * 1024;
-// A prompt this small also travels as $GROVE_PROMPT; every prompt is in $GROVE_PROMPT_FILE.
-const MAX_PROMPT_IN_ENV = 64 * 1024;
-const TAIL_BYTES = 2048;
-const MAX_READ = 1024 * 1024;
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MAX_QUEUED_PER_SESSION = 100;
-const MAX_QUEUED_BYTES_PER_SESSION = 32 * 1024 * 1024;
-
-const taskBytes = (t: { prompt: string; argv: string[]; env: Record<string, string> }) =>
-  Buffer.byteLength(t.prompt) +
-  t.argv.reduce((sum, arg) => sum + Buffer.byteLength(arg), 0) +
-  Object.entries(t.env).reduce((sum, [k, v]) => sum + k.length + Buffer.byteLength(v), 0);
 
 // The runner sits next to this module's compiled sibling in dist/.
 const RUNNER = fileURLToPath(new URL('../procs/runner.js', import.meta.url));
@@ -108,7 +89,7 @@ export class TaskService {
   // ---- start ----------------------------------------------------------------------------
 
   async start(request: StartTaskRequest): Promise<Task> {
-    this.validate(request);
+    validateTaskRequest(request, this.tasksDir);
     if (request.requestId) {
       const existing = await this.store.read().findOne(TaskSchema, { requestId: request.requestId });
       if (existing) return toTaskProto(existing);
@@ -128,7 +109,7 @@ export class TaskService {
     await this.locks.ensureFree(worktree.path, (owner) => owner.startsWith(`session ${session.id} `));
     const id = newId('tsk');
     const row = await this.store.transact(async (tx) => {
-      await this.checkQueueRoom(tx, session.id, request);
+      await checkQueueRoom(tx, session.id, request);
       const last = await tx.em.findOne(TaskSchema, { sessionId: session.id }, { orderBy: { seq: 'desc' } });
       const created = tx.em.create(TaskSchema, {
         id,
@@ -160,67 +141,6 @@ export class TaskService {
     this.log.info({ task: id, session: session.id, argv: request.argv[0] }, 'task queued');
     this.kick(session.id);
     return toTaskProto(row);
-  }
-
-  private validate(request: StartTaskRequest): void {
-    if (!request.sessionId) throw invalidArgument('SESSION_REQUIRED', 'a session id is required');
-    if (!isWellFormedId('ses', request.sessionId)) throw invalidArgument('BAD_SESSION_ID', 'not a session id');
-    checkRequestId(request.requestId);
-    if (request.argv.length === 0 || !request.argv[0]) throw invalidArgument('ARGV_REQUIRED', 'a command (argv) is required');
-    if (request.argv.length > MAX_ARGS) throw invalidArgument('ARGV_TOO_LONG', `at most ${MAX_ARGS} arguments`);
-    request.argv.forEach((arg, i) => {
-      if (arg.includes('\0')) throw invalidArgument('BAD_ARGUMENT', `argument ${i} contains a NUL byte`);
-      if (Buffer.byteLength(arg) + 1 > MAX_ARG_BYTES) {
-        throw invalidArgument('ARGUMENT_TOO_LONG', `argument ${i} is ${Buffer.byteLength(arg)} bytes; the kernel takes at most ${MAX_ARG_BYTES - 1}`);
-      }
-    });
-    if (Buffer.byteLength(request.prompt) > MAX_PROMPT_BYTES) throw invalidArgument('PROMPT_TOO_LONG', 'the prompt is over 1 MiB');
-    let envBytes = 0;
-    for (const [key, value] of Object.entries(request.env)) {
-      if (!ENV_KEY.test(key.slice(0, 256)) || key.length > 256 || value.includes('\0')) {
-        throw invalidArgument('BAD_ENV', `environment variable "${key.slice(0, 64)}" is not valid`);
-      }
-      const bytes = key.length + 1 + Buffer.byteLength(value) + 1;
-      if (bytes > MAX_ARG_BYTES) {
-        throw invalidArgument('ENV_VALUE_TOO_LONG', `environment variable ${key} is ${bytes} bytes; the kernel takes at most ${MAX_ARG_BYTES} per variable`);
-      }
-      envBytes += bytes;
-    }
-    if (envBytes > MAX_ENV_BYTES) throw invalidArgument('ENV_TOO_LARGE', 'the environment is over 256 KiB');
-    // What exec will be handed in all: the argv plus the environment the runner builds.
-    const env = this.taskEnv({ id: 'tsk_x', sessionId: request.sessionId, prompt: request.prompt, env: request.env });
-    const strings = [...request.argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
-    const total = strings.reduce((sum, text) => sum + Buffer.byteLength(text) + 1 + 8, 8);
-    if (total > MAX_EXEC_BYTES) {
-      throw invalidArgument('EXEC_TOO_LARGE', `the command and its environment take ${total} bytes; the kernel takes at most ${MAX_EXEC_BYTES}`);
-    }
-  }
-
-  /**
-   * What one session may have waiting: every queued task is in the agent's snapshot, so
-   * without a bound a few hundred large ones would make the agent's state unbounded too.
-   */
-  private async checkQueueRoom(tx: Tx, sessionId: string, request: StartTaskRequest): Promise<void> {
-    const queued = await tx.em.find(TaskSchema, { sessionId, state: 'QUEUED' }, { fields: ['prompt', 'argv', 'env'] });
-    if (queued.length >= MAX_QUEUED_PER_SESSION) {
-      throw resourceExhausted('QUEUE_FULL', `session ${sessionId} already has ${queued.length} tasks queued; let some run or cancel them`);
-    }
-    const bytes = [...queued, request].reduce((sum, t) => sum + taskBytes(t), 0);
-    if (bytes > MAX_QUEUED_BYTES_PER_SESSION) {
-      throw resourceExhausted('QUEUE_TOO_LARGE', `the tasks queued in session ${sessionId} would take ${bytes} bytes; at most ${MAX_QUEUED_BYTES_PER_SESSION}`);
-    }
-  }
-
-  /** The environment a task runs with: the agent's (less GROVE_*), the request's, and Grove's own. */
-  private taskEnv(task: Pick<TaskRow, 'id' | 'sessionId' | 'prompt' | 'env'>, runDir = ''): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !key.startsWith('GROVE_')) env[key] = value;
-    }
-    Object.assign(env, task.env, { GROVE_TASK_ID: task.id, GROVE_SESSION_ID: task.sessionId });
-    if (Buffer.byteLength(task.prompt) <= MAX_PROMPT_IN_ENV) env.GROVE_PROMPT = task.prompt;
-    env.GROVE_PROMPT_FILE = join(runDir || this.tasksDir, 'prompt.txt');
-    return env;
   }
 
   /** The session's first repo: the first named at creation (row insertion order). */
@@ -259,7 +179,7 @@ export class TaskService {
       return;
     }
     mkdirSync(task.runDir, { recursive: true });
-    const env = this.taskEnv(task, task.runDir);
+    const env = taskEnvironment(task, task.runDir);
     writeFileSync(env.GROVE_PROMPT_FILE!, task.prompt);
     writeFileSync(join(task.runDir, 'spec.json'), JSON.stringify({ argv: task.argv, cwd: task.cwd, env, logCapBytes: this.logCapBytes }));
     // RUNNING (pid 0: starting) is durable before the spawn: after a crash in between, recovery
@@ -377,7 +297,7 @@ export class TaskService {
 
   private async finish(task: TaskRow, outcome: RunOutcome, afterRestart: boolean): Promise<void> {
     const { state, reason } = finalTaskState(outcome, task.cancelRequested, afterRestart);
-    const tail = this.tail(task);
+    const tail = logTail(task);
     await this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
       if (isFinished(row.state)) return;
@@ -402,21 +322,6 @@ export class TaskService {
     this.onTaskEnded(task.sessionId);
   }
 
-  private tail(task: TaskRow): string {
-    const path = join(task.runDir, 'output.log');
-    try {
-      const size = statSync(path).size;
-      const length = Math.min(size, TAIL_BYTES);
-      const buffer = Buffer.alloc(length);
-      const fd = openSync(path, 'r');
-      readSync(fd, buffer, 0, length, size - length);
-      closeSync(fd);
-      return buffer.toString('utf8');
-    } catch {
-      return '';
-    }
-  }
-
   private async applyRetention(sessionId: string): Promise<void> {
     const old = await this.store
       .read()
@@ -426,7 +331,12 @@ export class TaskService {
     await this.store.transact(async (tx) => {
       await tx.em.nativeDelete(TaskSchema, { id: { $in: doomed.map((t) => t.id) } });
       for (const task of doomed) {
-        tx.emit({ type: 'task.deleted', resource: taskResource(task.id), deleted: true, payload: { $case: 'task', value: toTaskProto(task) } });
+        tx.emit({
+          type: 'task.deleted',
+          resource: taskResource(task.id),
+          deleted: true,
+          payload: { $case: 'task', value: toTaskProto(task) },
+        });
       }
     });
     for (const task of doomed) await rm(task.runDir, { recursive: true, force: true });
@@ -513,33 +423,7 @@ export class TaskService {
   async readLog(id: string, offset: number, limit: number): Promise<{ data: Buffer; nextOffset: number; eof: boolean }> {
     if (offset < 0 || limit < 0) throw invalidArgument('BAD_RANGE', 'offset and limit must not be negative');
     const task = await this.find(id);
-    return this.readChunk(task, offset, Math.min(limit || 64 * 1024, MAX_READ));
-  }
-
-  private readChunk(task: TaskRow, offset: number, limit: number) {
-    const path = join(task.runDir, 'output.log');
-    let dropped = 0;
-    try {
-      dropped = Number(readFileSync(join(task.runDir, 'dropped'), 'utf8')) || 0;
-    } catch {
-      // nothing dropped yet
-    }
-    let size = 0;
-    try {
-      size = statSync(path).size;
-    } catch {
-      // not started yet
-    }
-    const start = Math.max(0, offset - dropped);
-    const length = Math.max(0, Math.min(limit, size - start));
-    const data = Buffer.alloc(length);
-    if (length > 0) {
-      const fd = openSync(path, 'r');
-      readSync(fd, data, 0, length, start);
-      closeSync(fd);
-    }
-    const nextOffset = dropped + start + length;
-    return { data, nextOffset, eof: isFinished(task.state) && nextOffset >= dropped + size };
+    return readLogChunk(task, offset, Math.min(limit || 64 * 1024, MAX_LOG_READ));
   }
 
   /** Streams the log from `offset` until the task has ended and everything was sent. */
@@ -548,7 +432,7 @@ export class TaskService {
     await this.find(id);
     while (!signal.aborted) {
       const task = await this.find(id);
-      const chunk = this.readChunk(task, cursor, MAX_READ);
+      const chunk = readLogChunk(task, cursor, MAX_LOG_READ);
       if (chunk.data.length > 0) yield { data: chunk.data, offset: cursor };
       cursor = chunk.nextOffset;
       if (chunk.eof) return;
@@ -599,4 +483,3 @@ export class TaskService {
     tx.emit({ type, resource: taskResource(row.id), payload: { $case: 'task', value: toTaskProto(row) } });
   }
 }
-

@@ -124,9 +124,7 @@ export class AgentRegistry {
     if (!record) return;
     record.disconnectedAt = now;
     this.unflushed.delete(agentId);
-    await this.orm.em
-      .fork()
-      .nativeUpdate(AgentSchema, { id: agentId }, { lastSeen: record.lastSeen, disconnectedAt: now });
+    await this.orm.em.fork().nativeUpdate(AgentSchema, { id: agentId }, { lastSeen: record.lastSeen, disconnectedAt: now });
   }
 
   /** Writes the last_seen times that moved since the previous flush. Never throws. */

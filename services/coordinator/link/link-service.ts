@@ -59,7 +59,10 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
         };
         const proof = await readProof(incoming);
         if (!proofMatches(linkProof(deps.token, 'agent', hello.agentNonce, coordinatorNonce), proof.agentProof)) {
-          log.warn({ agent: agentId, name: hello.name, peer: context.peer, reason: 'BAD_TOKEN' }, 'link refused: the agent could not prove it holds the token');
+          log.warn(
+            { agent: agentId, name: hello.name, peer: context.peer, reason: 'BAD_TOKEN' },
+            'link refused: the agent could not prove it holds the token',
+          );
           throw unauthenticated('BAD_TOKEN', 'the agent could not prove it holds the shared token');
         }
       }

@@ -43,13 +43,7 @@ export class LinkSession {
    * DEADLINE_EXCEEDED when no answer comes within `deadlineMs`, and with an AbortError when
    * `signal` aborts (the caller went away).
    */
-  command(
-    requestId: string,
-    method: string,
-    request: Uint8Array,
-    deadlineMs: number,
-    signal?: AbortSignal,
-  ): Promise<CommandResult> {
+  command(requestId: string, method: string, request: Uint8Array, deadlineMs: number, signal?: AbortSignal): Promise<CommandResult> {
     if (this.closeReason !== undefined) {
       return Promise.reject(unavailable('AGENT_NOT_CONNECTED', `agent ${this.agentId} has no open link`));
     }

@@ -11,7 +11,14 @@ import {
 } from '../../../gen/grove/agent/v1/resources.js';
 import { AgentProjection } from './agent-projection.js';
 
-const repo = (id: string, name = id): Repo => ({ id, name, path: `/src/${name}`, defaultBranch: 'main', createTime: undefined, keepIgnored: [] });
+const repo = (id: string, name = id): Repo => ({
+  id,
+  name,
+  path: `/src/${name}`,
+  defaultBranch: 'main',
+  createTime: undefined,
+  keepIgnored: [],
+});
 const session = (id: string): Session => ({
   id,
   title: '',
@@ -98,7 +105,15 @@ describe('AgentProjection', () => {
   it('advances past events it does not project', () => {
     const projection = new AgentProjection();
     projection.replace(snapshot(0, []));
-    const recovered = { tasksReadopted: 0, tasksFinalized: 0, tasksInterrupted: 0, locksReleased: 0, jobsRetried: 0, jobsFailed: 0, removalsRetried: 0 };
+    const recovered = {
+      tasksReadopted: 0,
+      tasksFinalized: 0,
+      tasksInterrupted: 0,
+      locksReleased: 0,
+      jobsRetried: 0,
+      jobsFailed: 0,
+      removalsRetried: 0,
+    };
     expect(projection.apply(event(1, { $case: 'recovered', value: recovered }))).toBe('applied');
     expect(projection.apply(event(2, undefined))).toBe('applied');
     expect(projection.appliedRevision).toBe(2);

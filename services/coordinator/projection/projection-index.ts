@@ -1,12 +1,4 @@
-import {
-  TaskState,
-  type Event,
-  type Job,
-  type Lock,
-  type Repo,
-  type Session,
-  type Task,
-} from '../../../gen/grove/agent/v1/resources.js';
+import { TaskState, type Event, type Job, type Lock, type Repo, type Session, type Task } from '../../../gen/grove/agent/v1/resources.js';
 import { ResourceIndex } from './resource-index.js';
 
 // Facet names. Values are whatever the resource carries; a prefix per field keeps a repo

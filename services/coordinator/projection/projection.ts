@@ -1,6 +1,6 @@
 import type { Event, Snapshot } from '../../../gen/grove/agent/v1/resources.js';
 import type { Agent } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { ProjectionState } from '../link/resume-plan.js';
+import type { ProjectionState } from './projection-state.js';
 import { AgentProjection, type ApplyOutcome } from './agent-projection.js';
 import type { Change, ChangeLog, ChangeSubscription } from './change-log.js';
 import { ProjectionIndex } from './projection-index.js';

@@ -17,15 +17,28 @@ export interface RouteKeys {
 type Extract = (request: Record<string, unknown>) => RouteKeys;
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
-const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : []);
+const strs = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 
 const owned = (kind: OwnedKind, ...ids: string[]) => ids.filter(Boolean).map((id) => ({ kind, id }));
 const keys = (partial: Partial<RouteKeys>): RouteKeys => ({ owned: [], repos: [], ...partial });
 
-const sessionBy = (field: string): Extract => (r) => keys({ owned: owned('session', str(r[field])) });
-const taskBy = (field: string): Extract => (r) => keys({ owned: owned('task', str(r[field])) });
-const jobBy = (field: string): Extract => (r) => keys({ owned: owned('job', str(r[field])) });
-const repoBy = (field: string): Extract => (r) => keys({ repos: strs([r[field]]) });
+const sessionBy =
+  (field: string): Extract =>
+  (r) =>
+    keys({ owned: owned('session', str(r[field])) });
+const taskBy =
+  (field: string): Extract =>
+  (r) =>
+    keys({ owned: owned('task', str(r[field])) });
+const jobBy =
+  (field: string): Extract =>
+  (r) =>
+    keys({ owned: owned('job', str(r[field])) });
+const repoBy =
+  (field: string): Extract =>
+  (r) =>
+    keys({ repos: strs([r[field]]) });
 
 /**
  * Per AgentService method, the ids that route it by themselves ("ids route by themselves").
@@ -51,8 +64,7 @@ const ROUTE_KEYS: Record<string, Extract> = {
   CancelTask: taskBy('id'),
   ReadTaskLog: taskBy('id'),
   ReleaseLock: (r) => keys({ owned: owned('lock', str(r.directory)) }),
-  SubmitJob: (r) =>
-    keys({ owned: owned('session', str(r.sessionId), ...strs(r.sessionIds)), repos: strs([r.repoId]) }),
+  SubmitJob: (r) => keys({ owned: owned('session', str(r.sessionId), ...strs(r.sessionIds)), repos: strs([r.repoId]) }),
   GetJob: jobBy('id'),
   ListJobs: repoBy('repoId'),
   CancelJob: jobBy('id'),

@@ -56,13 +56,31 @@ describe('chooseAgent', () => {
     ['an ambiguous name', ask({ agent: 'twin' }), none, Status.FAILED_PRECONDITION, 'AMBIGUOUS_AGENT_NAME'],
     ['a named agent that is UNKNOWN', ask({ agent: 'delta' }), none, Status.UNAVAILABLE, 'AGENT_NOT_CONNECTED'],
     ['a named agent that is DISCONNECTED', ask({ agent: 'agt_e' }), none, Status.UNAVAILABLE, 'AGENT_NOT_CONNECTED'],
-    ['a named agent outside the selector', ask({ agent: 'alpha', labels: { zone: 'us' } }), none, Status.FAILED_PRECONDITION, 'AGENT_DOES_NOT_MATCH'],
+    [
+      'a named agent outside the selector',
+      ask({ agent: 'alpha', labels: { zone: 'us' } }),
+      none,
+      Status.FAILED_PRECONDITION,
+      'AGENT_DOES_NOT_MATCH',
+    ],
     ['the owner is not connected', ask(), { owners: ['agt_d'], repoNames: [] }, Status.UNAVAILABLE, 'AGENT_NOT_CONNECTED'],
-    ['the owner is outside the selector', ask({ labels: { gpu: 'yes' } }), { owners: ['agt_c'], repoNames: [] }, Status.FAILED_PRECONDITION, 'AGENT_DOES_NOT_MATCH'],
+    [
+      'the owner is outside the selector',
+      ask({ labels: { gpu: 'yes' } }),
+      { owners: ['agt_c'], repoNames: [] },
+      Status.FAILED_PRECONDITION,
+      'AGENT_DOES_NOT_MATCH',
+    ],
     ['ids of two agents', ask(), { owners: ['agt_a', 'agt_b'], repoNames: [] }, Status.FAILED_PRECONDITION, 'SPANS_AGENTS'],
     ['nothing matches', ask({ labels: { zone: 'mars' } }), none, Status.FAILED_PRECONDITION, 'NO_MATCHING_AGENT'],
     ['only unreachable agents match', ask({ repos: ['web'] }), none, Status.UNAVAILABLE, 'AGENT_NOT_CONNECTED'],
-    ['an id the coordinator cannot resolve, no agent named', ask(), { owners: [], repoNames: [], needsAgent: 'stash ids are not projected' }, Status.INVALID_ARGUMENT, 'AGENT_REQUIRED'],
+    [
+      'an id the coordinator cannot resolve, no agent named',
+      ask(),
+      { owners: [], repoNames: [], needsAgent: 'stash ids are not projected' },
+      Status.INVALID_ARGUMENT,
+      'AGENT_REQUIRED',
+    ],
   ])('refuses %s', (_case, request, resolved, code, reason) => {
     let error: unknown;
     try {
@@ -91,7 +109,12 @@ describe('resolveKeys', () => {
     ['GetSession', 'GetSession', { id: 'ses_1' }, { owners: ['agt_a'], repoNames: [] }],
     ['StartTask by session', 'StartTask', { sessionId: 'ses_2', argv: ['true'] }, { owners: ['agt_b'], repoNames: [] }],
     ['CancelTask', 'CancelTask', { id: 'tsk_1' }, { owners: ['agt_a'], repoNames: [] }],
-    ['RestoreSessions across agents', 'RestoreSessions', { ids: ['ses_1', 'ses_2'], all: false }, { owners: ['agt_a', 'agt_b'], repoNames: [] }],
+    [
+      'RestoreSessions across agents',
+      'RestoreSessions',
+      { ids: ['ses_1', 'ses_2'], all: false },
+      { owners: ['agt_a', 'agt_b'], repoNames: [] },
+    ],
     ['CreateSession by repo id and name', 'CreateSession', { repoIds: ['rep_app_a', 'lib'] }, { owners: ['agt_a'], repoNames: ['lib'] }],
     ['a method with no ids', 'GetAgentInfo', {}, { owners: [], repoNames: [] }],
     ['ListTasks without a session', 'ListTasks', { sessionId: '' }, { owners: [], repoNames: [] }],

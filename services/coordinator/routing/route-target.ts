@@ -61,10 +61,7 @@ export function resolveKeys(keys: RouteKeys, lookup: OwnerLookup): ResolvedKeys 
 }
 
 const describeAsk = (ask: RouteAsk): string => {
-  const parts = [
-    ...Object.entries(ask.labels).map(([k, v]) => `label ${k}=${v}`),
-    ...ask.repos.map((repo) => `repo "${repo}"`),
-  ];
+  const parts = [...Object.entries(ask.labels).map(([k, v]) => `label ${k}=${v}`), ...ask.repos.map((repo) => `repo "${repo}"`)];
   return parts.length > 0 ? parts.join(', ') : 'no constraints';
 };
 

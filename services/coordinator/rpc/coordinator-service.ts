@@ -16,14 +16,7 @@ import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { deriveAgentStatus, type AgentStatusName, type StatusPolicy } from '../agents/agent-status.js';
 import type { LinkHub } from '../link/link-hub.js';
 import type { Change, ChangeSubscription } from '../projection/change-log.js';
-import {
-  labelFacet,
-  nameFacet,
-  repoIdFacet,
-  repoNameFacet,
-  sessionFacet,
-  stateFacet,
-} from '../projection/projection-index.js';
+import { labelFacet, nameFacet, repoIdFacet, repoNameFacet, sessionFacet, stateFacet } from '../projection/projection-index.js';
 import type { Projection } from '../projection/projection.js';
 import { agentFacet, type FacetFilter, type IndexedRef } from '../projection/resource-index.js';
 import { LAST_REVISION_TRAILER, WatchEndedError } from '../projection/watch-ended-error.js';
@@ -87,8 +80,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
    * The index filter group for `agent` (id or name), or none for every agent. A name that
    * matches no agent gives an empty group, which matches nothing.
    */
-  const agentGroup = (agent: string): string[][] =>
-    agent ? [registry.lookup(agent).map((record) => agentFacet(record.id))] : [];
+  const agentGroup = (agent: string): string[][] => (agent ? [registry.lookup(agent).map((record) => agentFacet(record.id))] : []);
 
   /** Resolves each agent once per request: a page of 100 sessions is usually a handful of agents. */
   const scopeCache = () => {
@@ -204,9 +196,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
         .list()
         .map((record) => ({ record, status: statusOf(record, now) }))
         .filter(
-          (agent) =>
-            (wanted === undefined || toAgentStatusProto(agent.status) === wanted) &&
-            matchesLabels(agent.record.labels, selector),
+          (agent) => (wanted === undefined || toAgentStatusProto(agent.status) === wanted) && matchesLabels(agent.record.labels, selector),
         );
       const { page, nextPageToken } = pageOf(agents, request, (agent) => agent.record.id);
       return {

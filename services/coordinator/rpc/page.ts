@@ -69,10 +69,7 @@ export function pageOf<T>(items: T[], request: PageRequest, keyOf: (item: T) => 
   const order = parseOrderBy(request.orderBy);
   const cursor = tokenCursor(request.pageToken, order);
   const ordered = order === 'asc' ? items : [...items].reverse();
-  const rest =
-    cursor === undefined
-      ? ordered
-      : ordered.filter((item) => (order === 'asc' ? keyOf(item) > cursor : keyOf(item) < cursor));
+  const rest = cursor === undefined ? ordered : ordered.filter((item) => (order === 'asc' ? keyOf(item) > cursor : keyOf(item) < cursor));
   const page = rest.slice(0, size);
   const last = page[page.length - 1];
   return { page, nextPageToken: rest.length > size && last !== undefined ? tokenFor(keyOf(last), order) : '' };

@@ -1,7 +1,4 @@
-import {
-  CoordinatorServiceDefinition,
-  WatchResponse,
-} from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import { CoordinatorServiceDefinition, WatchResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import { encodeOnce } from './encode-once.js';
 
 /**

@@ -55,10 +55,22 @@ describe('toSessionView', () => {
   });
 
   it('shows events the same way: sessions as listed, tasks and jobs with their owner', () => {
-    const event = (payload: Parameters<typeof toEventView>[0]['payload']) => ({ revision: 3, type: 't', resource: 'r', time: undefined, deleted: false, payload });
+    const event = (payload: Parameters<typeof toEventView>[0]['payload']) => ({
+      revision: 3,
+      type: 't',
+      resource: 'r',
+      time: undefined,
+      deleted: false,
+      payload,
+    });
     const shown = toEventView(event({ $case: 'session', value: session(SessionActivity.SESSION_ACTIVITY_WORKING) }), agent, 'unknown');
-    expect(shown.payload).toMatchObject({ value: { activity: SessionActivity.SESSION_ACTIVITY_UNKNOWN, agentId: 'agt_1', lastSeenTime: lastSeen } });
-    const repo = event({ $case: 'repo', value: { id: 'rep_1', name: 'r', path: '/r', defaultBranch: 'main', createTime: undefined, keepIgnored: [] } });
+    expect(shown.payload).toMatchObject({
+      value: { activity: SessionActivity.SESSION_ACTIVITY_UNKNOWN, agentId: 'agt_1', lastSeenTime: lastSeen },
+    });
+    const repo = event({
+      $case: 'repo',
+      value: { id: 'rep_1', name: 'r', path: '/r', defaultBranch: 'main', createTime: undefined, keepIgnored: [] },
+    });
     expect(toEventView(repo, agent, 'connected')).toBe(repo);
   });
 });

@@ -26,9 +26,7 @@ export class CommandAudit {
   /** Best effort: the command already ran, and failing its caller now would only mislead. */
   async completed(requestId: string, code: number, reason: string, completedAt: Date): Promise<void> {
     try {
-      await this.orm.em
-        .fork()
-        .nativeUpdate(CommandAuditSchema, { requestId }, { code, reason: reason || null, completedAt });
+      await this.orm.em.fork().nativeUpdate(CommandAuditSchema, { requestId }, { code, reason: reason || null, completedAt });
     } catch (err) {
       this.log.error({ err, requestId, code }, 'could not record a command result');
     }

@@ -2,8 +2,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import { Event } from '../../../gen/grove/agent/v1/resources.js';
 import { outOfRange } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
-import type { AgentOrm } from '../store/orm.js';
-import { EventSchema, type EventRow } from '../store/entities.js';
+import type { AgentOrm } from './orm.js';
+import { EventSchema, type EventRow } from './entities.js';
 
 /** An event before it has a revision: the caller says what changed, the log numbers it. */
 export type EventDraft = Pick<Event, 'type' | 'resource' | 'payload'> & { deleted?: boolean };
@@ -80,18 +80,14 @@ export class EventLog {
     );
     if (row?.newest != null && row.oldest != null) return { oldest: row.oldest, newest: row.newest };
     // Empty table: the sequence still knows the last revision ever handed out.
-    const [seq] = await conn.execute<Array<{ seq: number }>>(
-      "select seq from sqlite_sequence where name = 'event'",
-    );
+    const [seq] = await conn.execute<Array<{ seq: number }>>("select seq from sqlite_sequence where name = 'event'");
     const newest = seq?.seq ?? 0;
     return { oldest: newest + 1, newest };
   }
 
   /** Events with revision > after, oldest first, at most `limit`. */
   async readAfter(after: number, limit = READ_BATCH): Promise<Event[]> {
-    const rows = await this.orm.em
-      .fork()
-      .find(EventSchema, { revision: { $gt: after } }, { orderBy: { revision: 'asc' }, limit });
+    const rows = await this.orm.em.fork().find(EventSchema, { revision: { $gt: after } }, { orderBy: { revision: 'asc' }, limit });
     return rows.map((row) => ({ ...Event.decode(row.payload), revision: row.revision }));
   }
 
@@ -104,10 +100,7 @@ export class EventLog {
     let cursor = after;
     const { oldest, newest } = await this.bounds();
     if (after > newest) {
-      throw outOfRange(
-        'REVISION_AHEAD',
-        `revision ${after} is ahead of this agent's newest revision ${newest}; list again`,
-      );
+      throw outOfRange('REVISION_AHEAD', `revision ${after} is ahead of this agent's newest revision ${newest}; list again`);
     }
     while (!signal.aborted) {
       const seen = this.generation;
