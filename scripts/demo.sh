@@ -182,6 +182,25 @@ grove preserved apply "$SESSION" lib
 echo "app/version.txt: $(cat "$WT_APP/version.txt")"
 echo "lib/login.py:    $(cat "$WT_LIB/login.py")"
 
+step "Work git status cannot see is still work (the tools session on demo-b)"
+TIDY="$(grove_quiet session ls "${VIA[@]}" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).sessions.find(x=>x.branch==="chore/tidy").id))')"
+WT_TOOLS="$(grove_quiet session get "$TIDY" "${VIA[@]}" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).worktrees[0].path))')"
+git -C "$WT_TOOLS" update-index --assume-unchanged -- version.txt
+echo "v2: a tweak hidden from git status" >"$WT_TOOLS/version.txt"
+echo "git status --short says: '$(git -C "$WT_TOOLS" status --short)' (nothing)"
+expect_status 3 grove session kill "$TIDY" "${VIA[@]}"
+git -C "$WT_TOOLS" update-index --no-assume-unchanged -- version.txt
+git -C "$WT_TOOLS" checkout --quiet -- version.txt
+
+step "Ignored files: a declared .env is work; other ignored files go with the worktree, and are listed"
+printf '.env\n*.log\n' >>"$(git -C "$WT_TOOLS" rev-parse --git-path info/exclude)"
+grove repo set tools --keep-ignored .env --agent "$AGENT_B"
+echo "SECRET=only-copy" >"$WT_TOOLS/.env"
+expect_status 3 grove session kill "$TIDY" "${VIA[@]}"
+rm "$WT_TOOLS/.env"
+echo "noise" >"$WT_TOOLS/build.log"
+grove session kill "$TIDY" "${VIA[@]}"
+
 step "task run --wait: a real command in the session's worktree, output streamed, its exit status kept"
 grove task run "$SESSION" --wait "${VIA[@]}" -- \
   sh -c 'git add --all && git commit --quiet -m "login form" && echo hello from the task; git log --oneline | head -3'
