@@ -24,7 +24,7 @@ $(GEN_STAMP): $(PROTO_SRC) $(NPM_STAMP)
 
 proto: $(GEN_STAMP)
 
-$(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench -name '*.ts' 2>/dev/null) tsconfig.json
+$(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench wire -name '*.ts' 2>/dev/null) tsconfig.json
 	npx tsc -p tsconfig.json
 	@touch $(BUILD_STAMP)
 

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Two cores: run test files in two forked workers; integration tests start real processes.
 export default defineConfig({
   test: {
-    include: ['services/**/*.test.ts', 'clients/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['services/**/*.test.ts', 'clients/**/*.test.ts', 'wire/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     // Budgets that hold at 3x the normal time: a test that times out under load is broken.

@@ -1,5 +1,5 @@
 import { ClientError, Status, type ClientMiddleware, type Metadata } from 'nice-grpc-common';
-import { REASON_TRAILER } from '../../services/common/errors.js';
+import { REASON_TRAILER } from '../../wire/trailers.js';
 import { GroveClientError } from './grove-client-error.js';
 import { RESYNC_REASONS, RevisionCompactedError } from './revision-compacted-error.js';
 

@@ -1,6 +1,6 @@
 import { Status, type Metadata } from 'nice-grpc-common';
 
-const LAST_REVISION_TRAILER = 'grove-last-revision';
+import { LAST_REVISION_TRAILER } from '../../wire/trailers.js';
 import type { CoordinatorServiceClient, WatchResponse } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import { backoffDelay, waitToRetry, type BackoffOptions } from './backoff.js';
 import { GroveClientError } from './grove-client-error.js';

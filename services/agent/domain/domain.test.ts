@@ -5,7 +5,8 @@ import { isDirty, parsePorcelainStatus } from './dirtiness.js';
 import { workReasons } from './worktree-teardown.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
 import type { WorktreeStateName } from '../store/entities.js';
-import { afterRestart, pickNextJob, stackOrder } from './job-kinds.js';
+import { afterRestart, nextJobState, pickNextJob, stackOrder, type JobMove, type JobStateName } from './job-kinds.js';
+import { finalTaskState, nextTaskState, type TaskMove, type TaskStateName } from './task-lifecycle.js';
 
 describe('branchNameProblem agrees with git check-ref-format --branch', () => {
   const names = [
@@ -165,5 +166,55 @@ describe('job scheduling rules', () => {
         ]),
       ),
     ).toEqual(['x', 'y']);
+  });
+});
+
+describe('task lifecycle', () => {
+  it.each<[TaskStateName, TaskMove, TaskStateName | 'refused']>([
+    ['QUEUED', 'launch', 'RUNNING'],
+    ['RUNNING', 'launch', 'refused'],
+    ['CANCELLED', 'launch', 'refused'],
+    ['QUEUED', 'cancel_queued', 'CANCELLED'],
+    ['RUNNING', 'cancel_queued', 'refused'],
+    ['SUCCEEDED', 'cancel_queued', 'refused'],
+  ])('%s --%s--> %s', (from, move, to) => {
+    if (to === 'refused') expect(() => nextTaskState(from, move)).toThrow(/not allowed/);
+    else expect(nextTaskState(from, move)).toBe(to);
+  });
+
+  it.each<[Parameters<typeof finalTaskState>[0], boolean, boolean, string, string]>([
+    [{ kind: 'exited', code: 0, signal: null }, false, false, 'SUCCEEDED', ''],
+    [{ kind: 'exited', code: 3, signal: null }, false, false, 'FAILED', 'exited with code 3'],
+    [{ kind: 'exited', code: null, signal: 'SIGKILL' }, false, false, 'FAILED', 'killed by SIGKILL'],
+    [{ kind: 'exited', code: null, signal: 'SIGTERM' }, true, false, 'CANCELLED', 'cancelled on request'],
+    [{ kind: 'vanished' }, false, true, 'INTERRUPTED', 'agent restarted; process gone'],
+    [
+      { kind: 'runner_died' },
+      false,
+      false,
+      'INTERRUPTED',
+      'the runner died (killed, or out of memory); the processes it left were stopped',
+    ],
+    [{ kind: 'never_started', why: 'locked' }, false, false, 'FAILED', 'locked'],
+  ])('ends %j (cancel asked: %s, after restart: %s) as %s', (outcome, cancelled, restarted, state, reason) => {
+    expect(finalTaskState(outcome, cancelled, restarted)).toEqual({ state, reason });
+  });
+});
+
+describe('job lifecycle', () => {
+  it.each<[JobStateName, JobMove, JobStateName | undefined]>([
+    ['QUEUED', 'start', 'RUNNING'],
+    ['RUNNING', 'start', undefined],
+    ['RUNNING', 'succeed', 'SUCCEEDED'],
+    ['QUEUED', 'succeed', undefined],
+    ['RUNNING', 'fail', 'FAILED'],
+    ['SUCCEEDED', 'fail', undefined],
+    ['QUEUED', 'cancel', 'CANCELLED'],
+    ['RUNNING', 'cancel', 'CANCELLED'],
+    ['FAILED', 'cancel', undefined],
+    ['RUNNING', 'requeue', 'QUEUED'],
+    ['CANCELLED', 'requeue', undefined],
+  ])('%s --%s--> %s', (from, move, to) => {
+    expect(nextJobState(from, move)).toBe(to);
   });
 });

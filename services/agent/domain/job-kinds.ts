@@ -1,4 +1,24 @@
-import type { JobKindName, JobStateName } from '../store/entities.js';
+export type JobKindName =
+  'sync_repo' | 'register_branch' | 'rebase_branch' | 'restack_branch' | 'reparent_branch' | 'cleanup_session' | 'restore_sessions';
+export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** How a job's state moves: each move from the states it is allowed in. */
+export type JobMove = 'start' | 'succeed' | 'fail' | 'cancel' | 'requeue';
+
+const JOB_MOVES: Record<JobMove, { from: readonly JobStateName[]; to: JobStateName }> = {
+  start: { from: ['QUEUED'], to: 'RUNNING' },
+  succeed: { from: ['RUNNING'], to: 'SUCCEEDED' },
+  fail: { from: ['RUNNING'], to: 'FAILED' },
+  cancel: { from: ['QUEUED', 'RUNNING'], to: 'CANCELLED' },
+  // After a restart, an idempotent job that was running goes back to the queue.
+  requeue: { from: ['RUNNING'], to: 'QUEUED' },
+};
+
+/** The job's state after `move`, or undefined when the move is not allowed from `from`. */
+export function nextJobState(from: JobStateName, move: JobMove): JobStateName | undefined {
+  const rule = JOB_MOVES[move];
+  return rule.from.includes(from) ? rule.to : undefined;
+}
 
 export interface JobKindRule {
   /** Safe to run again from the start after an interruption. */

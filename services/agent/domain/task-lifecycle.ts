@@ -1,4 +1,19 @@
-import type { TaskStateName } from '../store/entities.js';
+export type TaskStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED';
+
+/** The moves a task makes before it ends (its end is decided by `finalTaskState`). */
+export type TaskMove = 'launch' | 'cancel_queued';
+
+const TASK_MOVES: Record<TaskMove, { from: readonly TaskStateName[]; to: TaskStateName }> = {
+  launch: { from: ['QUEUED'], to: 'RUNNING' },
+  cancel_queued: { from: ['QUEUED'], to: 'CANCELLED' },
+};
+
+/** The task's state after `move`, or an error: a move from the wrong state is a bug, not a user mistake. */
+export function nextTaskState(from: TaskStateName, move: TaskMove): TaskStateName {
+  const rule = TASK_MOVES[move];
+  if (!rule.from.includes(from)) throw new Error(`task: ${move} not allowed from ${from}`);
+  return rule.to;
+}
 
 export const FINISHED_TASK_STATES: readonly TaskStateName[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
 

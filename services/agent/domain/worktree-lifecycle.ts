@@ -1,4 +1,5 @@
-import type { SessionStateName, WorktreeStateName } from '../store/entities.js';
+export type SessionStateName = 'ACTIVE' | 'STOPPED' | 'ARCHIVED' | 'PENDING_BRANCH';
+export type WorktreeStateName = 'ACTIVE' | 'REMOVED' | 'UNAVAILABLE' | 'RETRY_REMOVE';
 
 /** What happens to a worktree row. */
 export type WorktreeTransition =

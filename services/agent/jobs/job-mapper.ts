@@ -1,7 +1,8 @@
 import { JobKind, JobState, type Job } from '../../../gen/grove/agent/v1/resources.js';
 import type { JobKindName, JobRow, JobStateName } from '../store/entities.js';
+import { resourceName } from '../domain/event-types.js';
 
-export const jobResource = (id: string) => `jobs/${id}`;
+export const jobResource = (id: string) => resourceName('jobs', id);
 
 const KINDS: Record<JobKindName, JobKind> = {
   sync_repo: JobKind.JOB_KIND_SYNC_REPO,

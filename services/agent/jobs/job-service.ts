@@ -9,7 +9,8 @@ import { isWellFormedId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { branchNameProblem } from '../domain/branch-name.js';
-import { afterRestart, isJobFinished, JOB_KINDS, pickNextJob, stackOrder } from '../domain/job-kinds.js';
+import type { JobEventType } from '../domain/event-types.js';
+import { afterRestart, isJobFinished, JOB_KINDS, nextJobState, pickNextJob, stackOrder, type JobMove } from '../domain/job-kinds.js';
 import { GitError } from '../git/git.js';
 import { abortRebase, rebasingBranch } from '../git/branches.js';
 import { listWorktrees, pruneWorktreeEntry, removeWorktree } from '../git/worktrees.js';
@@ -79,14 +80,14 @@ export class JobService {
       if (!request.repoId) throw invalidArgument('REPO_REQUIRED', `a ${kind} job needs a repo`);
       repoId = (await this.repos.find(request.repoId)).id;
     }
-    for (const [field, needed] of [
-      ['branch', rule.needsBranch],
-      ['base', rule.needsBase],
+    for (const [field, needed, missing, bad] of [
+      ['branch', rule.needsBranch, 'BRANCH_REQUIRED', 'BAD_BRANCH'],
+      ['base', rule.needsBase, 'BASE_REQUIRED', 'BAD_BASE'],
     ] as const) {
       const value = request[field];
-      if (needed && !value) throw invalidArgument(`${field.toUpperCase()}_REQUIRED`, `a ${kind} job needs a ${field}`);
+      if (needed && !value) throw invalidArgument(missing, `a ${kind} job needs a ${field}`);
       const problem = value ? branchNameProblem(value) : undefined;
-      if (problem) throw invalidArgument(`BAD_${field.toUpperCase()}`, `${field} "${value}" ${problem}`);
+      if (problem) throw invalidArgument(bad, `${field} "${value}" ${problem}`);
     }
     if (rule.needsSession) await this.sessions.get(request.sessionId);
     if (rule.needsSessions) {
@@ -144,8 +145,9 @@ export class JobService {
     if (job.state === 'QUEUED') {
       await this.update(
         job.id,
-        { state: 'CANCELLED', cancelRequested: true, endedAt: new Date(), progressMessage: 'cancelled before it started' },
+        { cancelRequested: true, endedAt: new Date(), progressMessage: 'cancelled before it started' },
         'job.ended',
+        'cancel',
         (row) => row.state === 'QUEUED',
       );
     } else if (job.state === 'RUNNING') {
@@ -187,9 +189,9 @@ export class JobService {
     const abort = new AbortController();
     const started = await this.update(
       queued.id,
-      { state: 'RUNNING', startedAt: new Date(), attempts: queued.attempts + 1, progressPercent: 0, progressMessage: 'started' },
+      { startedAt: new Date(), attempts: queued.attempts + 1, progressPercent: 0, progressMessage: 'started' },
       'job.started',
-      (row) => row.state === 'QUEUED',
+      'start',
     );
     if (!started) return;
     const done = this.execute(started, abort.signal)
@@ -216,13 +218,9 @@ export class JobService {
       // Shutting down: the row stays RUNNING and start-up recovery decides (retry or fail).
       if (this.stopped) return;
       const fresh = await this.find(job.id);
-      await this.update(
-        job.id,
-        fresh.cancelRequested
-          ? { state: 'CANCELLED', endedAt: new Date(), progressMessage: 'cancelled' }
-          : { state: 'SUCCEEDED', endedAt: new Date(), progressPercent: 100, progressMessage: 'done', result },
-        'job.ended',
-      );
+      if (fresh.cancelRequested) await this.update(job.id, { endedAt: new Date(), progressMessage: 'cancelled' }, 'job.ended', 'cancel');
+      else
+        await this.update(job.id, { endedAt: new Date(), progressPercent: 100, progressMessage: 'done', result }, 'job.ended', 'succeed');
     } catch (err) {
       if (this.stopped) return;
       const fresh = await this.find(job.id);
@@ -235,13 +233,8 @@ export class JobService {
       if (!(err instanceof JobFailure || err instanceof GroveError || err instanceof GitError || fresh.cancelRequested)) {
         this.log.error({ err, job: job.id }, 'job failed unexpectedly');
       }
-      await this.update(
-        job.id,
-        fresh.cancelRequested
-          ? { state: 'CANCELLED', endedAt: new Date(), progressMessage: 'cancelled' }
-          : { state: 'FAILED', endedAt: new Date(), error: message, progressMessage: 'failed' },
-        'job.ended',
-      );
+      if (fresh.cancelRequested) await this.update(job.id, { endedAt: new Date(), progressMessage: 'cancelled' }, 'job.ended', 'cancel');
+      else await this.update(job.id, { endedAt: new Date(), error: message, progressMessage: 'failed' }, 'job.ended', 'fail');
     }
     if (this.stopped) return;
     const final = await this.find(job.id);
@@ -312,12 +305,12 @@ export class JobService {
     for (const job of await this.store.read().find(JobSchema, { state: 'RUNNING' })) {
       const next = afterRestart(job.kind);
       if (next.state === 'QUEUED') {
-        await this.update(job.id, { state: 'QUEUED', progressMessage: 'requeued after agent restart' }, 'job.requeued');
+        await this.update(job.id, { progressMessage: 'requeued after agent restart' }, 'job.requeued', 'requeue');
         jobsRetried++;
         continue;
       }
       await this.makeConsistent(job).catch((err: unknown) => this.log.error({ err, job: job.id }, 'could not make the repo consistent'));
-      await this.update(job.id, { state: 'FAILED', error: next.error, endedAt: new Date(), progressMessage: 'failed' }, 'job.ended');
+      await this.update(job.id, { error: next.error, endedAt: new Date(), progressMessage: 'failed' }, 'job.ended', 'fail');
       jobsFailed++;
     }
     await this.resumePendingSessions();
@@ -376,13 +369,25 @@ export class JobService {
 
   // ---- persistence ----------------------------------------------------------------------
 
-  /** Applies changes (when `guard` passes on the fresh row) with a job event; answers the row. */
-  private async update(id: string, changes: Partial<JobRow>, type: string, guard?: (row: JobRow) => boolean): Promise<JobRow | undefined> {
+  /**
+   * Applies changes with a job event, and the lifecycle `move` when one is given (refused
+   * by the domain when not allowed from the fresh row's state: then nothing changes and the
+   * answer is undefined). Without a move, a finished job is left as it is.
+   */
+  private async update(
+    id: string,
+    changes: Partial<Omit<JobRow, 'state'>>,
+    type: JobEventType,
+    move?: JobMove,
+    guard?: (row: JobRow) => boolean,
+  ): Promise<JobRow | undefined> {
     return this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(JobSchema, { id });
       if (guard && !guard(row)) return undefined;
-      if (isJobFinished(row.state) && changes.state === undefined) return row;
-      Object.assign(row, changes);
+      const state = move ? nextJobState(row.state, move) : row.state;
+      if (!state) return undefined;
+      if (isJobFinished(row.state) && !move) return row;
+      Object.assign(row, changes, { state });
       await tx.em.flush();
       tx.emit({ type, resource: jobResource(id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;

@@ -1,7 +1,8 @@
 import type { Lock } from '../../../gen/grove/agent/v1/resources.js';
 import type { LockRow } from '../store/entities.js';
+import { resourceName } from '../domain/event-types.js';
 
-export const lockResource = (directory: string) => `locks/${encodeURIComponent(directory)}`;
+export const lockResource = (directory: string) => resourceName('locks', encodeURIComponent(directory));
 
 export function toLockProto(row: LockRow): Lock {
   return {

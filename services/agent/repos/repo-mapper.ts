@@ -1,5 +1,6 @@
 import type { Repo } from '../../../gen/grove/agent/v1/resources.js';
 import type { RepoRow } from '../store/entities.js';
+import { resourceName } from '../domain/event-types.js';
 
 export function toRepoProto(row: RepoRow): Repo {
   return {
@@ -12,4 +13,4 @@ export function toRepoProto(row: RepoRow): Repo {
   };
 }
 
-export const repoResource = (id: string) => `repos/${id}`;
+export const repoResource = (id: string) => resourceName('repos', id);

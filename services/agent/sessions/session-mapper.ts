@@ -1,7 +1,8 @@
 import { SessionActivity, SessionState, WorktreeState, type Session, type SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
 import type { SessionRow, WorktreeRow } from '../store/entities.js';
+import { resourceName } from '../domain/event-types.js';
 
-export const sessionResource = (id: string) => `sessions/${id}`;
+export const sessionResource = (id: string) => resourceName('sessions', id);
 
 const SESSION_STATES: Record<SessionRow['state'], SessionState> = {
   ACTIVE: SessionState.SESSION_STATE_ACTIVE,

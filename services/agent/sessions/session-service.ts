@@ -11,6 +11,7 @@ import type { Logger } from '../../common/logging.js';
 import { checkLabels, decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../domain/branch-name.js';
+import type { SessionEventType } from '../domain/event-types.js';
 import type { WorktreeTransition } from '../domain/worktree-lifecycle.js';
 import {
   addWorktree,
@@ -502,7 +503,7 @@ export class SessionService {
     await this.rows.emit(tx, id, 'session.updated');
   }
 
-  private emitSession(tx: Tx, id: string, type: string) {
+  private emitSession(tx: Tx, id: string, type: SessionEventType) {
     return this.rows.emit(tx, id, type);
   }
 }

@@ -4,12 +4,14 @@ import { failedPrecondition, GroveError, invalidArgument, notFound, resourceExha
 import { isWellFormedId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
+import type { SessionEventType } from '../domain/event-types.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from '../domain/worktree-lifecycle.js';
 import { GitError } from '../git/git.js';
 import type { RepoService } from '../repos/repo-service.js';
 import { SessionSchema, WorktreeSchema, type RepoRow, type SessionRow, type WorktreeRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { sessionResource, toSessionProto } from './session-mapper.js';
+import type { GroveReason } from '../../../wire/reasons.js';
 
 /** Tells whether a session has a task running; tasks own that truth. */
 export type WorkingProbe = (em: EntityManager, sessionId: string) => Promise<boolean>;
@@ -18,7 +20,7 @@ export const PRESERVED_PREFIX = 'refs/grove/preserved';
 export const preservedRefFor = (sessionId: string, repoName: string) => `${PRESERVED_PREFIX}/${sessionId}/${repoName}`;
 
 /** A git or filesystem failure as a FAILED_PRECONDITION a user can read (git's own words). */
-export function gitFailure(reason: string, what: string, err: unknown): GroveError {
+export function gitFailure(reason: GroveReason, what: string, err: unknown): GroveError {
   if (err instanceof GroveError) return err;
   const detail = err instanceof GitError ? err.stderr.trim() : String((err as Error)?.message ?? err);
   if (/No space left on device|ENOSPC/.test(detail)) return resourceExhausted('DISK_FULL', `${what}: no space left on the device`);
@@ -127,7 +129,7 @@ export class WorktreeRows {
   }
 
   /** Records a `session.*` event with the session as it now is, in the caller's transaction. */
-  async emit(tx: Tx, id: string, type: string): Promise<void> {
+  async emit(tx: Tx, id: string, type: SessionEventType): Promise<void> {
     const session = await tx.em.findOneOrFail(SessionSchema, { id });
     const rows = await tx.em.find(WorktreeSchema, { sessionId: id }, { orderBy: { repoName: 'asc' } });
     tx.emit({

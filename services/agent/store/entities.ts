@@ -1,5 +1,11 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { MetaSchema } from '../../common/meta.entity.js';
+import type { JobKindName, JobStateName } from '../domain/job-kinds.js';
+import type { TaskStateName } from '../domain/task-lifecycle.js';
+import type { SessionStateName, WorktreeStateName } from '../domain/worktree-lifecycle.js';
+
+// The lifecycles' state unions belong to their domain modules; rows only store them.
+export type { JobKindName, JobStateName, SessionStateName, TaskStateName, WorktreeStateName };
 
 export { MetaSchema };
 
@@ -34,8 +40,6 @@ export const EventSchema = defineEntity({
 });
 export type EventRow = InferEntity<typeof EventSchema>;
 
-export type SessionStateName = 'ACTIVE' | 'STOPPED' | 'ARCHIVED' | 'PENDING_BRANCH';
-
 export const SessionSchema = defineEntity({
   name: 'SessionRow',
   tableName: 'session',
@@ -55,8 +59,6 @@ export const SessionSchema = defineEntity({
   },
 });
 export type SessionRow = InferEntity<typeof SessionSchema>;
-
-export type WorktreeStateName = 'ACTIVE' | 'REMOVED' | 'UNAVAILABLE' | 'RETRY_REMOVE';
 
 export const WorktreeSchema = defineEntity({
   name: 'WorktreeRow',
@@ -82,8 +84,6 @@ export const WorktreeSchema = defineEntity({
   primaryKeys: ['sessionId', 'repoId'],
 });
 export type WorktreeRow = InferEntity<typeof WorktreeSchema>;
-
-export type TaskStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED';
 
 export const TaskSchema = defineEntity({
   name: 'TaskRow',
@@ -128,10 +128,6 @@ export const LockSchema = defineEntity({
   },
 });
 export type LockRow = InferEntity<typeof LockSchema>;
-
-export type JobKindName =
-  'sync_repo' | 'register_branch' | 'rebase_branch' | 'restack_branch' | 'reparent_branch' | 'cleanup_session' | 'restore_sessions';
-export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 export const JobSchema = defineEntity({
   name: 'JobRow',

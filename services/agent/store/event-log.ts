@@ -2,11 +2,12 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import { Event } from '../../../gen/grove/agent/v1/resources.js';
 import { outOfRange } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
+import type { AgentEventType } from '../domain/event-types.js';
 import type { AgentOrm } from './orm.js';
 import { EventSchema, type EventRow } from './entities.js';
 
 /** An event before it has a revision: the caller says what changed, the log numbers it. */
-export type EventDraft = Pick<Event, 'type' | 'resource' | 'payload'> & { deleted?: boolean };
+export type EventDraft = Pick<Event, 'resource' | 'payload'> & { type: AgentEventType; deleted?: boolean };
 
 export interface RevisionBounds {
   /** Oldest revision still retained (newest + 1 when the log is empty). */

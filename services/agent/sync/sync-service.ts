@@ -20,6 +20,7 @@ import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { StashSchema, SyncSchema, TaskSchema, type RepoRow, type StashRow, type SyncRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
+import { resourceName } from '../domain/event-types.js';
 
 const STATES: Record<SyncStateName, SyncState> = {
   OFF: SyncState.SYNC_STATE_OFF,
@@ -132,7 +133,7 @@ export class SyncService {
           tx.em.create(StashSchema, stash);
           tx.emit({
             type: 'stash.created',
-            resource: `stashes/${stash.id}`,
+            resource: resourceName('stashes', stash.id),
             payload: { $case: 'stash', value: toStashProto(stash, false) },
           });
         }
@@ -355,7 +356,7 @@ export class SyncService {
       await tx.em.nativeDelete(StashSchema, { id: stash.id });
       tx.emit({
         type: 'stash.dropped',
-        resource: `stashes/${stash.id}`,
+        resource: resourceName('stashes', stash.id),
         deleted: true,
         payload: { $case: 'stash', value: toStashProto(stash, true) },
       });
@@ -393,6 +394,6 @@ export class SyncService {
   }
 
   private emitSync(tx: Tx, row: SyncRow): void {
-    tx.emit({ type: 'sync.updated', resource: `syncs/${row.repoId}`, payload: { $case: 'sync', value: toSyncProto(row) } });
+    tx.emit({ type: 'sync.updated', resource: resourceName('syncs', row.repoId), payload: { $case: 'sync', value: toSyncProto(row) } });
   }
 }

@@ -1,7 +1,8 @@
 import { TaskState, type Task } from '../../../gen/grove/agent/v1/resources.js';
 import type { TaskRow, TaskStateName } from '../store/entities.js';
+import { resourceName } from '../domain/event-types.js';
 
-export const taskResource = (id: string) => `tasks/${id}`;
+export const taskResource = (id: string) => resourceName('tasks', id);
 
 const TASK_STATES: Record<TaskStateName, TaskState> = {
   QUEUED: TaskState.TASK_STATE_QUEUED,

@@ -13,7 +13,8 @@ import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
-import { finalTaskState, isFinished, type RunOutcome } from '../domain/task-lifecycle.js';
+import type { TaskEventType } from '../domain/event-types.js';
+import { finalTaskState, isFinished, nextTaskState, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
 import { identityOf, orphanedGroupMembers, probeProcess, probeTaskProcesses, type ProcessIdentity } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -186,7 +187,7 @@ export class TaskService {
     // finds the runner through runner.json instead of starting the task a second time.
     await this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
-      Object.assign(row, { state: 'RUNNING', pid: 0, startedAt: new Date() });
+      Object.assign(row, { state: nextTaskState(row.state, 'launch'), pid: 0, startedAt: new Date() });
       await tx.em.flush();
       this.emitTask(tx, row, 'task.starting');
     });
@@ -352,7 +353,12 @@ export class TaskService {
       if (row.state === 'QUEUED') {
         await this.store.transact(async (tx) => {
           const fresh = await tx.em.findOneOrFail(TaskSchema, { id });
-          Object.assign(fresh, { state: 'CANCELLED', reason: 'cancelled before it started', endedAt: new Date(), cancelRequested: true });
+          Object.assign(fresh, {
+            state: nextTaskState(fresh.state, 'cancel_queued'),
+            reason: 'cancelled before it started',
+            endedAt: new Date(),
+            cancelRequested: true,
+          });
           await tx.em.flush();
           this.emitTask(tx, fresh, 'task.ended');
         });
@@ -479,7 +485,7 @@ export class TaskService {
     clearInterval(this.monitor);
   }
 
-  private emitTask(tx: Tx, row: TaskRow, type: string): void {
+  private emitTask(tx: Tx, row: TaskRow, type: TaskEventType): void {
     tx.emit({ type, resource: taskResource(row.id), payload: { $case: 'task', value: toTaskProto(row) } });
   }
 }

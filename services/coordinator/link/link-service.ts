@@ -161,11 +161,11 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
 }
 
 /** The next message of the link; a peer that stays silent is cut off. */
-async function readNext(incoming: AsyncIterator<ConnectRequest>, what: string): Promise<ConnectRequest['message']> {
+async function readNext(incoming: AsyncIterator<ConnectRequest>, what: 'hello' | 'proof'): Promise<ConnectRequest['message']> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(deadlineExceeded(`${what.toUpperCase()}_TIMEOUT`, `no ${what} within ${HELLO_TIMEOUT_MS} ms`)),
+      () => reject(deadlineExceeded(what === 'hello' ? 'HELLO_TIMEOUT' : 'PROOF_TIMEOUT', `no ${what} within ${HELLO_TIMEOUT_MS} ms`)),
       HELLO_TIMEOUT_MS,
     );
   });

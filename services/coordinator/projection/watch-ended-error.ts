@@ -1,8 +1,9 @@
 import { Status } from 'nice-grpc-common';
 import { GroveError } from '../../common/errors.js';
+import type { GroveReason } from '../../../wire/reasons.js';
 
 /** Trailer carrying the last revision a watch delivered before the coordinator ended it. */
-export const LAST_REVISION_TRAILER = 'grove-last-revision';
+export { LAST_REVISION_TRAILER } from '../../../wire/trailers.js';
 
 /**
  * The coordinator ended a watch it could not continue; `lastRevision` is the newest revision
@@ -12,7 +13,7 @@ export const LAST_REVISION_TRAILER = 'grove-last-revision';
 export class WatchEndedError extends GroveError {
   constructor(
     code: Status,
-    reason: string,
+    reason: GroveReason,
     message: string,
     readonly lastRevision: number,
   ) {

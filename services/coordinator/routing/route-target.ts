@@ -2,6 +2,7 @@ import { failedPrecondition, invalidArgument, notFound, unavailable } from '../.
 import { matchesLabels } from '../../common/paging.js';
 import type { AgentStatusName } from '../agents/agent-status.js';
 import type { OwnedKind, RouteKeys } from './route-keys.js';
+import type { GroveReason } from '../../../wire/reasons.js';
 
 /** An agent as routing weighs it. */
 export interface RouteCandidate {
@@ -35,7 +36,7 @@ export interface ResolvedKeys {
   needsAgent?: string | undefined;
 }
 
-const NOT_FOUND_REASON: Record<OwnedKind, string> = {
+const NOT_FOUND_REASON: Record<OwnedKind, GroveReason> = {
   session: 'SESSION_NOT_FOUND',
   task: 'TASK_NOT_FOUND',
   job: 'JOB_NOT_FOUND',

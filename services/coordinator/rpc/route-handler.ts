@@ -16,7 +16,10 @@ import { chooseAgent, resolveKeys, type RouteCandidate } from '../routing/route-
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
 /** Trailer naming the agent a routed call went to, on success and failure alike. */
-export const ROUTED_AGENT_TRAILER = 'grove-agent-id';
+import { ROUTED_AGENT_TRAILER } from '../../../wire/trailers.js';
+import type { GroveReason } from '../../../wire/reasons.js';
+
+export { ROUTED_AGENT_TRAILER };
 
 export interface RouteDeps {
   registry: AgentRegistry;
@@ -115,7 +118,8 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
     log.debug({ agent: agent.id, method: method.name, code: result.code }, 'routed');
     if (result.code !== Status.OK) {
       // The agent's own error, as if the client had called it directly.
-      if (result.reason) throw new GroveError(result.code, result.reason, result.message);
+      // Relayed as the agent said it: a newer agent may name a reason this coordinator does not know.
+      if (result.reason) throw new GroveError(result.code, result.reason as GroveReason, result.message);
       throw new ServerError(result.code, result.message);
     }
     return { agentId: agent.id, agentName: agent.name, response: result.response };
