@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AddRepoRequest,
   AddRepoResponse,
+  UpdateRepoRequest,
+  UpdateRepoResponse,
   ApplyStashRequest,
   CancelJobRequest,
   CancelTaskRequest,
@@ -119,6 +121,13 @@ describe('Route: contract details', () => {
       { labelSelector: 'role=build' },
     );
     await waitFor(() => coordinator!.projection.index.repos.ownersOf(repo.repo!.id).length > 0 || undefined, 'the repo projected');
+    // UpdateRepo, added after routing was built, routes by its repo id through its one registry line.
+    const updated = await routeAs(
+      'UpdateRepo',
+      encode(UpdateRepoRequest, { id: repo.repo!.id, settings: { keepIgnored: ['.env'] }, updateMask: ['keep_ignored'] }),
+      UpdateRepoResponse,
+    );
+    expect(updated.body.repo!.keepIgnored).toEqual(['.env']);
     // SubmitJob by the repo id alone, then GetJob and CancelJob by the job id alone.
     const submitted = await routeAs(
       'SubmitJob',

@@ -1,14 +1,11 @@
 import type { CallOptions } from 'nice-grpc-common';
-import { AgentServiceDefinition, type AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
+import type { AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
+import { agentMethod, type UnaryAgentMethodKey } from '../../wire/agent-methods.js';
 import type { CoordinatorServiceClient } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { GroveCallOptions } from './grove-client-factory.js';
 
-type AgentMethods = typeof AgentServiceDefinition.methods;
-
 /** AgentService methods a coordinator can forward: the unary ones, by their client name. */
-export type UnaryAgentMethod = {
-  [K in keyof AgentMethods]: AgentMethods[K]['responseStream'] extends false ? K : never;
-}[keyof AgentMethods];
+export type UnaryAgentMethod = UnaryAgentMethodKey;
 
 /** What the agent client takes for `method`: a partial request, defaults filled in. */
 export type AgentRequest<M extends UnaryAgentMethod> = Parameters<AgentServiceClient[M]>[0];
@@ -36,12 +33,6 @@ export interface RoutedResponse<T> {
   agent: RoutedAgent;
 }
 
-interface MessageCodec {
-  fromPartial(partial: unknown): unknown;
-  encode(message: unknown): { finish(): Uint8Array };
-  decode(input: Uint8Array): unknown;
-}
-
 /**
  * Calls AgentService `method` on an agent through the coordinator's Route: the request is
  * encoded with the method's own message type and the answer decoded with its response
@@ -55,12 +46,8 @@ export async function routeAgentCall<M extends UnaryAgentMethod>(
   target: RouteTarget = {},
   options: CallOptions & GroveCallOptions = {},
 ): Promise<RoutedResponse<AgentResponse<M>>> {
-  // The definition's entries differ per method; through this view they share one shape.
-  const definition = AgentServiceDefinition.methods[method] as unknown as {
-    name: string;
-    requestType: MessageCodec;
-    responseType: MessageCodec;
-  };
+  // The one registry of AgentService methods (wire/agent-methods.ts), shared with the services.
+  const definition = agentMethod(method)!;
   const encoded = definition.requestType.encode(definition.requestType.fromPartial(request)).finish();
   // The generated RouteRequest (env=node) wants a Buffer; this one shares the bytes.
   const body = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);

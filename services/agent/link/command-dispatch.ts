@@ -1,6 +1,7 @@
 import { isAbortError } from 'abort-controller-x';
 import { Metadata, Status, type CallContext } from 'nice-grpc-common';
-import { AgentServiceDefinition, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
+import type { AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
+import { agentMethod } from '../../../wire/agent-methods.js';
 import type { Command, CommandResult } from '../../../gen/grove/link/v1/link.js';
 import { GroveError } from '../../common/errors.js';
 import { toWireFailure } from '../../common/error-mapping.js';
@@ -10,29 +11,7 @@ import type { Logger } from '../../common/logging.js';
 /** Runs one command from the coordinator and answers its result; never throws. */
 export type CommandDispatcher = (command: Command, signal: AbortSignal) => Promise<CommandResult>;
 
-interface MessageCodec {
-  decode(input: Uint8Array): unknown;
-  fromPartial(object: unknown): unknown;
-  encode(message: unknown): { finish(): Uint8Array };
-}
-
-interface MethodShape {
-  name: string;
-  requestType: MessageCodec;
-  responseType: MessageCodec;
-  requestStream: boolean;
-  responseStream: boolean;
-}
-
 type UnaryHandler = (request: unknown, context: CallContext) => Promise<unknown>;
-
-// The generated definition is keyed by camelCase; commands name methods as the proto does
-// ("CreateSession"). Both spellings are accepted so a caller cannot get it subtly wrong.
-const METHODS = new Map<string, { key: string; method: MethodShape }>();
-for (const [key, method] of Object.entries(AgentServiceDefinition.methods as unknown as Record<string, MethodShape>)) {
-  METHODS.set(method.name, { key, method });
-  METHODS.set(key, { key, method });
-}
 
 export const commandFailure = (requestId: string, code: Status, reason: string, message: string): CommandResult => ({
   requestId,
@@ -71,12 +50,12 @@ export function createCommandDispatcher(impl: AgentServiceImplementation, log: L
   const handlers = impl as unknown as Record<string, UnaryHandler>;
   return async function dispatch(command, signal) {
     const { requestId } = command;
-    const entry = METHODS.get(command.method);
-    if (!entry) {
+    const method = agentMethod(command.method);
+    if (!method) {
       return commandFailure(requestId, Status.UNIMPLEMENTED, 'UNKNOWN_METHOD', `AgentService has no method "${command.method}"`);
     }
-    const { key, method } = entry;
-    if (method.requestStream || method.responseStream) {
+    const { key } = method;
+    if (!method.unary) {
       return commandFailure(requestId, Status.UNIMPLEMENTED, 'STREAMING_NOT_ROUTABLE', `${method.name} streams; call the agent directly`);
     }
     // Relative to arrival: the coordinator's clock is not this machine's.

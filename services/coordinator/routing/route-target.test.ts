@@ -1,7 +1,7 @@
 import { Status } from 'nice-grpc-common';
 import { describe, expect, it } from 'vitest';
 import type { AgentStatusName } from '../agents/agent-status.js';
-import { routeKeysOf } from './route-keys.js';
+import { routeKeysOf } from '../../../wire/agent-methods.js';
 import { chooseAgent, resolveKeys, type ResolvedKeys, type RouteAsk, type RouteCandidate } from './route-target.js';
 
 const agent = (

@@ -1,7 +1,7 @@
 import { failedPrecondition, invalidArgument, notFound, unavailable } from '../../common/errors.js';
 import { matchesLabels } from '../../common/paging.js';
 import type { AgentStatusName } from '../agents/agent-status.js';
-import type { OwnedKind, RouteKeys } from './route-keys.js';
+import type { OwnedKind, RouteKeys } from '../../../wire/agent-methods.js';
 import type { GroveReason } from '../../../wire/reasons.js';
 
 /** An agent as routing weighs it. */

@@ -1,5 +1,4 @@
 import { ServerError, Status, type CallContext } from 'nice-grpc-common';
-import { CreateSessionRequest } from '../../../gen/grove/agent/v1/agent_service.js';
 import type { RouteRequest, RouteResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import { GroveError, invalidArgument } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
@@ -10,8 +9,7 @@ import type { LinkHub } from '../link/link-hub.js';
 import { nameFacet, type ProjectionIndex } from '../projection/projection-index.js';
 import type { Projection } from '../projection/projection.js';
 import { agentFacet, type ResourceIndex } from '../projection/resource-index.js';
-import { agentMethod } from '../routing/agent-methods.js';
-import { routeKeysOf, type OwnedKind } from '../routing/route-keys.js';
+import { agentMethod, routeKeysOf, withRouteRepo, type OwnedKind } from '../../../wire/agent-methods.js';
 import { chooseAgent, resolveKeys, type RouteCandidate } from '../routing/route-target.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
@@ -78,7 +76,7 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
     if (!method) {
       throw invalidArgument('UNKNOWN_METHOD', `grove.agent.v1.AgentService has no method "${request.method}"`);
     }
-    if (method.streaming) {
+    if (!method.unary) {
       throw invalidArgument(
         'STREAMING_NOT_ROUTABLE',
         `${method.name} streams, and only unary methods can be routed; call the agent directly`,
@@ -102,17 +100,11 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
     // A named agent answers for its own ids; only unnamed calls need the projection's owners.
     const resolved = request.agent
       ? { owners: [], repoNames: [] }
-      : resolveKeys(routeKeysOf(method.name, decoded), (kind, id) => ownedIndex(index, kind).ownersOf(id));
+      : resolveKeys(routeKeysOf(method, decoded), (kind, id) => ownedIndex(index, kind).ownersOf(id));
     const agent = chooseAgent(candidates(), ask, resolved);
     context.trailer.set(ROUTED_AGENT_TRAILER, agent.id);
 
-    let body: Uint8Array = request.request;
-    if (method.name === 'CreateSession' && request.hasRepo) {
-      // "A session on whichever agent has repo X": the client cannot know that agent's repo
-      // id in advance, and the agent accepts a name.
-      const create = decoded as CreateSessionRequest;
-      if (create.repoIds.length === 0) body = CreateSessionRequest.encode({ ...create, repoIds: [request.hasRepo] }).finish();
-    }
+    const body = withRouteRepo(method, decoded, request.hasRepo) ?? request.request;
     const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : (deps.defaultTimeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS);
     const result = await hub.sendCommand(agent.id, method.name, body, timeoutMs, { signal: context.signal });
     log.debug({ agent: agent.id, method: method.name, code: result.code }, 'routed');
