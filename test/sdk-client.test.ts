@@ -1,3 +1,4 @@
+import { ClientError } from 'nice-grpc';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,7 @@ describe('SDK calls against a real agent', () => {
     expect(error.details).toBe(`repo path ${missing} does not exist`);
     expect(error.path).toBe('/grove.agent.v1.AgentService/AddRepo');
     expect(error).not.toBeInstanceOf(RevisionCompactedError);
+    expect(error).toBeInstanceOf(ClientError); // code written for nice-grpc handles it as its own
 
     const notFound = await failureOf(() => client.getRepo({ id: 'nope' }));
     expect(notFound.message).toBe('NOT_FOUND (REPO_NOT_FOUND): no repo "nope" on this agent');

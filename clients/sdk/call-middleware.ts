@@ -63,6 +63,8 @@ export function callMiddleware(defaultDeadlineMs: number): ClientMiddleware<Dead
       if (timedOut) {
         throw toGroveClientError(new ClientError(call.method.path, Status.DEADLINE_EXCEEDED, `deadline of ${timeoutMs}ms exceeded`), '');
       }
+      // Already ours (it is a ClientError too): passed on as it is.
+      if (err instanceof GroveClientError) throw err;
       if (err instanceof ClientError) throw toGroveClientError(err, trailer?.get(REASON_TRAILER) ?? '');
       throw err;
     } finally {
