@@ -159,7 +159,15 @@ describe('coordinator over TLS', () => {
     channel = createChannel(coordinator.address, ChannelCredentials.createSsl(readFileSync(cert)));
     const client = createClient(CoordinatorServiceDefinition, channel);
     await waitFor(async () => (await client.listAgents({})).agents.length > 0 || undefined, 'the verified agent');
-    await waitFor(() => plaintext.stderr().includes('coordinator link failed') || undefined, 'the plaintext agent to fail');
+    const { client: plaintextApi, channel: plaintextChannel } = agentClient(plaintext.address);
+    try {
+      await waitFor(
+        async () => ((await plaintextApi.getAgentInfo({})).link?.state === LinkState.LINK_STATE_FAILING ? true : undefined),
+        'the plaintext agent to fail',
+      );
+    } finally {
+      plaintextChannel.close();
+    }
     expect((await client.listAgents({})).agents.map((a) => a.name)).toEqual(['verified']);
   });
 });

@@ -1,3 +1,4 @@
+import { LinkState } from '../gen/grove/agent/v1/agent_service.js';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,9 +37,13 @@ describe('two agent processes with one agent id (a copied data dir)', () => {
     );
     const second = await startAgentProcess({ dataDir: join(tmp.path, 'b'), extraArgs: [...link, '--name', 'second'] });
     processes.push(second);
-    await waitFor(() => coordinator.stderr().includes('refused a second agent process with the same id') || undefined, 'the refusal');
-    await waitFor(() => second.stderr().includes('is already linked from another process') || undefined, 'the second agent to hear why');
     const secondSdk = createAgentClient({ address: second.address });
+    // The second agent hears why it was refused (its link state), and is never registered.
+    const refused = await waitFor(async () => {
+      const link = (await secondSdk.getAgentInfo({})).link;
+      return link?.state === LinkState.LINK_STATE_FAILING ? link : undefined;
+    }, 'the second agent to be refused');
+    expect(refused.lastError).toMatch(/is already linked from another process/);
     await secondSdk.addRepo({ path: makeRepo(join(tmp.path, 'beta')), name: 'beta' });
     // The first agent's heartbeats are applied while the second keeps being refused: its
     // state never mixes in, and the registry keeps the first one's name.
