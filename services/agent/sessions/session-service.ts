@@ -11,8 +11,6 @@ import type { Logger } from '../../common/logging.js';
 import { checkLabels, decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../domain/branch-name.js';
-import type { SessionEventType } from '../domain/event-types.js';
-import type { WorktreeTransition } from '../domain/worktree-lifecycle.js';
 import {
   addWorktree,
   branchCommit,
@@ -86,10 +84,6 @@ export class SessionService {
     this.disk = new OrphansAndDrift(this.rows, this.root);
   }
 
-  private get locks() {
-    return this.rows.locks;
-  }
-
   /** Runs `work` while no kill, cleanup or restore of the session can run (task launch). */
   withSessionLock<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     return this.rows.withSession(sessionId, work);
@@ -129,7 +123,7 @@ export class SessionService {
       repos.push(repo);
     }
     const id = newId('ses');
-    return this.locks.run(
+    return this.rows.locks.run(
       repos.map((r) => `repo:${r.id}`),
       async () => {
         const plan = await this.planWorktrees(id, branch, request.base, repos);
@@ -148,7 +142,7 @@ export class SessionService {
         await this.store
           .transact(async (tx) => {
             await this.insertSession(tx, id, request, 'ACTIVE', plan, 'ACTIVE');
-            await this.emitSession(tx, id, 'session.created');
+            await this.rows.emit(tx, id, 'session.created');
           })
           .catch(async (err: unknown) => {
             await this.rollbackCreate(id, branch, plan);
@@ -203,7 +197,7 @@ export class SessionService {
     if (!this.submitBranchJob) throw failedPrecondition('JOBS_UNAVAILABLE', 'branch registration jobs are not available');
     await this.store.transact(async (tx) => {
       await this.insertSession(tx, id, request, 'PENDING_BRANCH', plan, 'REMOVED');
-      await this.emitSession(tx, id, 'session.created');
+      await this.rows.emit(tx, id, 'session.created');
     });
     let jobId = '';
     for (const item of plan.filter((p) => p.remoteOnly)) {
@@ -213,7 +207,7 @@ export class SessionService {
       const session = await tx.em.findOneOrFail(SessionSchema, { id });
       session.pendingJobId = jobId;
       await tx.em.flush();
-      await this.emitSession(tx, id, 'session.updated');
+      await this.rows.emit(tx, id, 'session.updated');
     });
     this.log.info({ session: id, branch: request.branch, job: jobId }, 'session waiting for its branch');
     return this.get(id);
@@ -267,18 +261,18 @@ export class SessionService {
 
   /** Called when a session's register_branch job ends: activate, or show why not. */
   async branchJobEnded(sessionId: string, outcome: { ok: boolean; error: string; stillPending: boolean }): Promise<void> {
-    await this.locks.run(`session:${sessionId}`, async () => {
+    await this.rows.locks.run(`session:${sessionId}`, async () => {
       const session = await this.store.read().findOne(SessionSchema, { id: sessionId });
       if (!session || session.state !== 'PENDING_BRANCH') return;
       if (!outcome.ok || outcome.stillPending) {
-        if (!outcome.ok) await this.setSession(sessionId, { lastError: `branch registration failed: ${outcome.error}` });
+        if (!outcome.ok) await this.rows.setSession(sessionId, { lastError: `branch registration failed: ${outcome.error}` });
         return;
       }
-      await this.setSession(sessionId, { state: 'STOPPED', lastError: '', pendingJobId: '' });
-      const { rows } = await this.load(sessionId);
+      await this.rows.setSession(sessionId, { state: 'STOPPED', lastError: '', pendingJobId: '' });
+      const { rows } = await this.rows.load(sessionId);
       const moved: MovedPath[] = [];
       for (const row of rows) {
-        const repo = await this.repoOf(row);
+        const repo = await this.rows.repoOf(row);
         if (repo) await this.restoreRow(row, repo, moved);
       }
       this.log.info({ session: sessionId }, 'branch registered; session active');
@@ -288,7 +282,7 @@ export class SessionService {
   /** Kill or cleanup of a session still waiting for its branch: it stops waiting. */
   private async abandonPending(id: string): Promise<void> {
     const session = await this.store.read().findOne(SessionSchema, { id });
-    if (session?.state === 'PENDING_BRANCH') await this.setSession(id, { state: 'STOPPED', pendingJobId: '' });
+    if (session?.state === 'PENDING_BRANCH') await this.rows.setSession(id, { state: 'STOPPED', pendingJobId: '' });
   }
 
   // The worktrees were made moments ago by us: nothing in them is the user's.
@@ -312,9 +306,9 @@ export class SessionService {
    * maintenance does that), so a read during a cleanup can never get in its way.
    */
   async inspect(id: string): Promise<Session> {
-    this.checkId(id);
+    this.rows.checkId(id);
     const em = this.store.read();
-    const { session, rows } = await this.load(id);
+    const { session, rows } = await this.rows.load(id);
     const seen = await Promise.all(rows.map(async (row) => ({ ...row, drift: await this.disk.driftOf(row) })));
     return this.rows.toProto(em, session, seen);
   }
@@ -421,7 +415,7 @@ export class SessionService {
    */
   async restore(ids: string[], all: boolean): Promise<{ sessions: Session[]; moved: MovedPath[] }> {
     if (!all && ids.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name sessions to restore, or ask for all');
-    ids.forEach((id) => this.checkId(id));
+    ids.forEach((id) => this.rows.checkId(id));
     const targetIds = all
       ? [
           ...new Set(
@@ -429,14 +423,14 @@ export class SessionService {
           ),
         ].sort()
       : ids;
-    for (const id of targetIds) await this.load(id); // NOT_FOUND before anything changes
+    for (const id of targetIds) await this.rows.load(id); // NOT_FOUND before anything changes
     const moved: MovedPath[] = [];
     const sessions: Session[] = [];
     for (const id of targetIds) {
-      await this.locks.run(`session:${id}`, async () => {
-        const { rows } = await this.load(id);
+      await this.rows.locks.run(`session:${id}`, async () => {
+        const { rows } = await this.rows.load(id);
         for (const row of rows.filter((r) => r.state === 'REMOVED' || r.state === 'UNAVAILABLE')) {
-          const repo = await this.repoOf(row);
+          const repo = await this.rows.repoOf(row);
           if (!repo) continue;
           await this.restoreRow(row, repo, moved);
         }
@@ -465,45 +459,15 @@ export class SessionService {
       await addWorktree(repo.path, row.path, row.branch);
     } catch (err) {
       const failure = gitFailure('RESTORE_FAILED', `could not restore ${row.repoName}`, err);
-      await this.update(row, { lastError: failure.message });
+      await this.rows.update(row, { lastError: failure.message });
       this.log.warn({ session: row.sessionId, repo: row.repoName, err: failure.message }, 'restore of a worktree failed');
       return;
     }
-    await this.transition(row, 'restore', { lastError: '', drift: '' });
-  }
-
-  // ---- helpers --------------------------------------------------------------------------
-
-  private checkId(id: string): void {
-    this.rows.checkId(id);
-  }
-
-  private load(id: string) {
-    return this.rows.load(id);
-  }
-
-  private repoOf(row: WorktreeRow) {
-    return this.rows.repoOf(row);
-  }
-
-  private transition(row: WorktreeRow, transition: WorktreeTransition, changes: Partial<WorktreeRow>) {
-    return this.rows.transition(row, transition, changes);
-  }
-
-  private update(row: WorktreeRow, changes: Partial<WorktreeRow>) {
-    return this.rows.update(row, changes);
-  }
-
-  private setSession(id: string, changes: Partial<SessionRow>) {
-    return this.rows.setSession(id, changes);
+    await this.rows.transition(row, 'restore', { lastError: '', drift: '' });
   }
 
   /** Records a session.updated event in the caller's transaction (e.g. its activity changed). */
   async emitSessionIn(tx: Tx, id: string): Promise<void> {
     await this.rows.emit(tx, id, 'session.updated');
-  }
-
-  private emitSession(tx: Tx, id: string, type: SessionEventType) {
-    return this.rows.emit(tx, id, type);
   }
 }
