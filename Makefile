@@ -24,7 +24,10 @@ $(GEN_STAMP): $(PROTO_SRC) $(NPM_STAMP)
 
 proto: $(GEN_STAMP)
 
-$(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench wire -name '*.ts' 2>/dev/null) tsconfig.json
+# The SDK is its own package (clients/sdk, an npm workspace): built first, with declarations,
+# because the CLI depends on it by name, the way a user's project does.
+$(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench wire -name '*.ts' -not -path '*/dist/*' 2>/dev/null) tsconfig.json clients/sdk/tsconfig.json
+	npx tsc -p clients/sdk/tsconfig.json
 	npx tsc -p tsconfig.json
 	@touch $(BUILD_STAMP)
 
@@ -56,4 +59,4 @@ bench: build
 	node dist/bench/run.js
 
 clean:
-	rm -rf dist gen .grove
+	rm -rf dist gen .grove clients/sdk/dist

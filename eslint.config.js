@@ -7,7 +7,7 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'gen/', 'node_modules/', '.grove/', 'bench/results/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/dist/', 'gen/', 'node_modules/', '.grove/', 'bench/results/', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   importX.flatConfigs.typescript,

@@ -177,7 +177,7 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
       async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined,
       'the resynced projection',
     );
-    expect(coordinator!.stderr()).toContain('"resume":"compacted"');
+    expect((await client.getAgent({ agent: agentId })).linkJoined).toBe('compacted');
     // What the agent says about itself is refreshed by its Hello.
     expect((await client.getAgent({ agent: agentId })).labels).toEqual({ team: 'core' });
   });

@@ -82,8 +82,11 @@ describe('coordinator agent status', () => {
     const disconnected = await waitFor(statusIs(AgentStatus.AGENT_STATUS_DISCONNECTED), 'DISCONNECTED', 3000);
     expect(Math.abs(disconnected.lastSeenTime!.getTime() - stoppedAt)).toBeLessThan(1000);
     // A clean stop ends the link itself: the coordinator did not have to notice the silence.
-    await waitFor(() => coordinator!.stderr().includes('"msg":"agent unlinked"') || undefined, 'the unlink', 2000);
-    expect(coordinator!.stderr()).not.toContain('silent past the grace period');
+    const unlinked = await waitFor(async () => {
+      const agent = await client.getAgent({ agent: agentId });
+      return agent.linkEnded ? agent : undefined;
+    }, 'the unlink');
+    expect(unlinked.linkEnded).toBe('agent ended the link');
 
     const unknown = await waitFor(statusIs(AgentStatus.AGENT_STATUS_UNKNOWN), 'UNKNOWN', 5000);
     expect(Date.now() - unknown.lastSeenTime!.getTime()).toBeGreaterThanOrEqual(2000);
@@ -118,7 +121,10 @@ describe('coordinator agent status', () => {
     agent!.child.kill('SIGSTOP');
     try {
       await waitFor(statusIs(AgentStatus.AGENT_STATUS_DISCONNECTED), 'DISCONNECTED while frozen', 5000);
-      await waitFor(() => coordinator!.stderr().includes('silent past the grace period') || undefined, 'the silent link to be ended');
+      await waitFor(
+        async () => (await client.getAgent({ agent: agentId })).linkEnded === 'silent past the grace period' || undefined,
+        'the silent link to be ended',
+      );
     } finally {
       agent!.child.kill('SIGCONT');
     }

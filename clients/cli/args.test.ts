@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionState } from '../../gen/grove/agent/v1/resources.js';
+import { SessionState } from '@grove/sdk/proto/agent/v1/resources.js';
 import { enumFlag, keyValueFlags, selectorFlag } from './args.js';
 import { UsageError } from './usage-error.js';
 

@@ -1,4 +1,4 @@
-import { directAgentCaller, routedAgentCaller, type AgentCaller, type RoutedAgent } from '../sdk/index.js';
+import { directAgentCaller, routedAgentCaller, type AgentCaller, type RoutedAgent } from '@grove/sdk';
 import type { GlobalValues } from './args.js';
 import type { CliIo } from './cli-io.js';
 import { withAgent, withCoordinator } from './connect.js';

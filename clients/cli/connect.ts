@@ -1,10 +1,4 @@
-import {
-  createAgentClient,
-  createCoordinatorClient,
-  type AgentClient,
-  type CoordinatorClient,
-  type GroveClientOptions,
-} from '../sdk/index.js';
+import { createAgentClient, createCoordinatorClient, type AgentClient, type CoordinatorClient, type GroveClientOptions } from '@grove/sdk';
 
 /** Runs `work` with an agent client, closing its channel however `work` ends. */
 export async function withAgent<T>(options: GroveClientOptions, work: (agent: AgentClient) => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { delay } from 'abort-controller-x';
-import type { Job } from '../../gen/grove/agent/v1/resources.js';
-import { JobState } from '../../gen/grove/agent/v1/resources.js';
-import { backoffDelay, GroveClientError, Status, type AgentCaller } from '../sdk/index.js';
+import type { Job } from '@grove/sdk/proto/agent/v1/resources.js';
+import { JobState } from '@grove/sdk/proto/agent/v1/resources.js';
+import { backoffDelay, GroveClientError, Status, type AgentCaller } from '@grove/sdk';
 
 const FINISHED: ReadonlySet<JobState> = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
 

@@ -1,4 +1,4 @@
-import type { AgentCaller, CoordinatorClient, RoutedAgent } from '../sdk/index.js';
+import type { AgentCaller, CoordinatorClient, RoutedAgent } from '@grove/sdk';
 import { allPages } from './pages.js';
 
 /** Resources carry ids; tables show names. Both lookups fall back to the id itself. */

@@ -1,7 +1,7 @@
 import { readTokenFile } from '../../services/common/auth.js';
 import { parseDuration } from '../../services/common/duration.js';
 import { UsageError } from './usage-error.js';
-import type { GroveClientOptions } from '../sdk/index.js';
+import type { GroveClientOptions } from '@grove/sdk';
 import type { GlobalValues } from './args.js';
 import type { CliIo } from './cli-io.js';
 

@@ -1,6 +1,6 @@
 import { delay } from 'abort-controller-x';
-import type { FollowTaskLogResponse } from '../../gen/grove/agent/v1/agent_service.js';
-import { backoffDelay, GroveClientError, Status, type AgentCaller } from '../sdk/index.js';
+import type { FollowTaskLogResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { backoffDelay, GroveClientError, Status, type AgentCaller } from '@grove/sdk';
 
 // A routed caller cannot stream: it polls ReadTaskLog this often while the task is quiet.
 const POLL_MS = 200;

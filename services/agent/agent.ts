@@ -10,6 +10,7 @@ import type { AgentContext, AgentIdentity } from './agent-context.js';
 import { EventLog } from './store/event-log.js';
 import { startLink, type RunningLink } from './link/link-client.js';
 import { RepoService } from './repos/repo-service.js';
+import { JobQueue } from './jobs/job-queue.js';
 import { JobService } from './jobs/job-service.js';
 import { LockService } from './procs/lock-service.js';
 import { SessionService } from './sessions/session-service.js';
@@ -122,15 +123,23 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
   const shutdown = new AbortController();
   const realRoot = realpathSync(worktreeRoot);
   const repos = new RepoService(store, options.log.child({ component: 'repos' }), SessionService.repoUsage, realRoot);
+  const jobQueue = new JobQueue(store);
   const sessions = new SessionService({
     store,
+    branchJobs: jobQueue,
     repos,
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'sessions' }),
     isWorking: TaskService.isWorking,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
-  const syncs = new SyncService({ store, repos, sessions, log: options.log.child({ component: 'sync' }) });
+  const syncs = new SyncService({
+    store,
+    repos,
+    sessions,
+    isWorking: TaskService.isWorking,
+    log: options.log.child({ component: 'sync' }),
+  });
   const tasks = new TaskService({
     store,
     locks,
@@ -147,6 +156,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     store,
     repos,
     sessions,
+    queue: jobQueue,
     dataDir,
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'jobs' }),

@@ -1,5 +1,5 @@
-import { type Agent, agentStatusToJSON, ListAgentsResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { CoordinatorClient } from '../../sdk/index.js';
+import { type Agent, agentStatusToJSON, ListAgentsResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
+import type { CoordinatorClient } from '@grove/sdk';
 import { expectPositionals, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';

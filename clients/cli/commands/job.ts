@@ -1,8 +1,8 @@
 import { isAbortError } from 'abort-controller-x';
-import { CancelJobResponse, ListJobsResponse, SubmitJobResponse } from '../../../gen/grove/agent/v1/agent_service.js';
-import { Job, JobKind, jobKindToJSON, JobState, jobStateToJSON } from '../../../gen/grove/agent/v1/resources.js';
-import { ListJobsResponse as CoordinatorListJobsResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { AgentCaller } from '../../sdk/index.js';
+import { CancelJobResponse, ListJobsResponse, SubmitJobResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { Job, JobKind, jobKindToJSON, JobState, jobStateToJSON } from '@grove/sdk/proto/agent/v1/resources.js';
+import { ListJobsResponse as CoordinatorListJobsResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
+import type { AgentCaller } from '@grove/sdk';
 import { enumFlag, expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ListLocksResponse, ReleaseLockResponse } from '../../../gen/grove/agent/v1/agent_service.js';
+import { ListLocksResponse, ReleaseLockResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

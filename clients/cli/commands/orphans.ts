@@ -1,5 +1,5 @@
-import { ListOrphansResponse, PruneOrphansResponse } from '../../../gen/grove/agent/v1/agent_service.js';
-import { orphan_KindToJSON, type Orphan } from '../../../gen/grove/agent/v1/resources.js';
+import { ListOrphansResponse, PruneOrphansResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { orphan_KindToJSON, type Orphan } from '@grove/sdk/proto/agent/v1/resources.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

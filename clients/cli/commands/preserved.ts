@@ -1,4 +1,4 @@
-import { ApplyPreservedResponse, DropPreservedResponse, ListPreservedResponse } from '../../../gen/grove/agent/v1/agent_service.js';
+import { ApplyPreservedResponse, DropPreservedResponse, ListPreservedResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

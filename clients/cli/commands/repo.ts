@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { AddRepoResponse, ListReposResponse, RemoveRepoResponse, UpdateRepoResponse } from '../../../gen/grove/agent/v1/agent_service.js';
-import { Repo } from '../../../gen/grove/agent/v1/resources.js';
-import type { AgentClient } from '../../sdk/index.js';
+import { AddRepoResponse, ListReposResponse, RemoveRepoResponse, UpdateRepoResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { Repo } from '@grove/sdk/proto/agent/v1/resources.js';
+import type { AgentClient } from '@grove/sdk';
 import { expectPositionals, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';

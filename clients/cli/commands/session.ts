@@ -4,10 +4,10 @@ import {
   KillSessionResponse,
   ListSessionsResponse,
   RestoreSessionsResponse,
-} from '../../../gen/grove/agent/v1/agent_service.js';
-import { Session, SessionState, WorktreeState } from '../../../gen/grove/agent/v1/resources.js';
-import { ListSessionsResponse as CoordinatorListSessionsResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { AgentCaller } from '../../sdk/index.js';
+} from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { Session, SessionState, WorktreeState } from '@grove/sdk/proto/agent/v1/resources.js';
+import { ListSessionsResponse as CoordinatorListSessionsResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
+import type { AgentCaller } from '@grove/sdk';
 import { enumFlag, expectPositionals, keyValueFlags, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS, selectorFlag } from '../args.js';
 import { onAgent, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

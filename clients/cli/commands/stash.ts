@@ -1,4 +1,4 @@
-import { ApplyStashResponse, DropStashResponse, ListStashesResponse } from '../../../gen/grove/agent/v1/agent_service.js';
+import { ApplyStashResponse, DropStashResponse, ListStashesResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
 import { parseVerbArgs, expectPositionals, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

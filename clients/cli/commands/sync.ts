@@ -1,5 +1,5 @@
-import { FlushSyncResponse, ListSyncsResponse, StartSyncResponse, StopSyncResponse } from '../../../gen/grove/agent/v1/agent_service.js';
-import { syncStateToJSON, type Sync } from '../../../gen/grove/agent/v1/resources.js';
+import { FlushSyncResponse, ListSyncsResponse, StartSyncResponse, StopSyncResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { syncStateToJSON, type Sync } from '@grove/sdk/proto/agent/v1/resources.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, requireAgentWhenRouted, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Task, TaskState } from '../../../gen/grove/agent/v1/resources.js';
+import { Task, TaskState } from '@grove/sdk/proto/agent/v1/resources.js';
 import { taskExitStatus } from './task.js';
 
 describe('taskExitStatus', () => {

@@ -5,10 +5,10 @@ import {
   FollowTaskLogResponse,
   ListTasksResponse,
   StartTaskResponse,
-} from '../../../gen/grove/agent/v1/agent_service.js';
-import { Task, TaskState, taskStateToJSON } from '../../../gen/grove/agent/v1/resources.js';
-import { ListTasksResponse as CoordinatorListTasksResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import { routedAgentCaller, type AgentCaller } from '../../sdk/index.js';
+} from '@grove/sdk/proto/agent/v1/agent_service.js';
+import { Task, TaskState, taskStateToJSON } from '@grove/sdk/proto/agent/v1/resources.js';
+import { ListTasksResponse as CoordinatorListTasksResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
+import { routedAgentCaller, type AgentCaller } from '@grove/sdk';
 import { enumFlag, expectPositionals, keyValueFlags, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';

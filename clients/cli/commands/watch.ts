@@ -1,6 +1,6 @@
-import { Event } from '../../../gen/grove/agent/v1/resources.js';
-import { WatchResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
-import type { CoordinatorClient, ReconnectInfo } from '../../sdk/index.js';
+import { Event } from '@grove/sdk/proto/agent/v1/resources.js';
+import { WatchResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
+import type { CoordinatorClient, ReconnectInfo } from '@grove/sdk';
 import { expectPositionals, integerFlag, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';

@@ -1,5 +1,5 @@
-import type { Session } from '../../../gen/grove/agent/v1/resources.js';
-import { AgentStatus, type Agent, type WatchResponse } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import type { Session } from '@grove/sdk/proto/agent/v1/resources.js';
+import { AgentStatus, type Agent, type WatchResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
 import { formatAge } from './format.js';
 import { sessionActivityLabel, sessionStateLabel } from './session-view.js';
 import { formatTable } from './table.js';

@@ -4,7 +4,7 @@ import {
   worktreeStateToJSON,
   type Session,
   type SessionWorktree,
-} from '../../../gen/grove/agent/v1/resources.js';
+} from '@grove/sdk/proto/agent/v1/resources.js';
 import { enumLabel, formatLabels, formatTime, orDash } from './format.js';
 import { formatTable } from './table.js';
 

@@ -5,7 +5,7 @@ import type { SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service
 import { JobKind, JobState, type Job } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
-import { isWellFormedId, newId } from '../../common/ids.js';
+import { isWellFormedId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { branchNameProblem } from '../domain/branch-name.js';
@@ -16,15 +16,18 @@ import { abortRebase, rebasingBranch } from '../git/branches.js';
 import { listWorktrees, pruneWorktreeEntry, removeWorktree } from '../git/worktrees.js';
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { BranchSchema, JobSchema, SessionSchema, WorktreeSchema, type JobRow } from '../store/entities.js';
+import { BranchSchema, JobSchema, type JobRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
 import { JobExecutors, JobFailure, type JobRun } from './job-executors.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
+import type { JobQueue } from './job-queue.js';
 
 export interface JobServiceOptions {
   store: Store;
   repos: RepoService;
   sessions: SessionService;
+  /** Where jobs are queued; the scheduler wakes whenever one is. */
+  queue: JobQueue;
   dataDir: string;
   worktreeRoot: string;
   log: Logger;
@@ -43,6 +46,7 @@ export class JobService {
   private readonly store: Store;
   private readonly repos: RepoService;
   private readonly sessions: SessionService;
+  private readonly queue: JobQueue;
   private readonly scratch: string;
   private readonly worktreeRoot: string;
   private readonly executors: JobExecutors;
@@ -61,7 +65,8 @@ export class JobService {
     this.executors = new JobExecutors(options.store, options.sessions, this.scratch, this.worktreeRoot);
     this.log = options.log;
     this.concurrency = options.concurrency ?? 4;
-    this.sessions.bindBranchJobs((sessionId, repoId, branch) => this.submitForSession(sessionId, repoId, branch));
+    this.queue = options.queue;
+    this.queue.onQueued(() => this.pump());
   }
 
   // ---- submit ---------------------------------------------------------------------------
@@ -94,7 +99,7 @@ export class JobService {
       if (request.sessionIds.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name the sessions to restore');
       for (const id of request.sessionIds) await this.sessions.get(id);
     }
-    const job = await this.insertQueued({
+    const job = await this.queue.enqueue({
       kind,
       repoId,
       branch: request.branch,
@@ -104,7 +109,6 @@ export class JobService {
       idempotencyKey: request.idempotencyKey || null,
     });
     this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
-    this.pump();
     return toJobProto(job);
   }
 
@@ -243,43 +247,6 @@ export class JobService {
   }
 
   /** Submits the register_branch job a PENDING_BRANCH session waits for. */
-  async submitForSession(sessionId: string, repoId: string, branch: string): Promise<string> {
-    const job = await this.insertQueued({
-      kind: 'register_branch',
-      repoId,
-      branch,
-      base: '',
-      sessionId,
-      sessionIds: [],
-      idempotencyKey: null,
-    });
-    this.pump();
-    return job.id;
-  }
-
-  private async insertQueued(
-    fields: Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'>,
-  ): Promise<JobRow> {
-    return this.store.transact(async (tx) => {
-      const row = tx.em.create(JobSchema, {
-        id: newId('job'),
-        ...fields,
-        state: 'QUEUED',
-        progressPercent: 0,
-        progressMessage: 'queued',
-        result: '',
-        error: '',
-        attempts: 0,
-        cancelRequested: false,
-        createdAt: new Date(),
-        startedAt: null,
-        endedAt: null,
-      });
-      tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
-      return row;
-    });
-  }
-
   private async notifySession(job: JobRow): Promise<void> {
     const siblings = await this.store.read().find(JobSchema, { sessionId: job.sessionId, kind: 'register_branch' });
     const failed = siblings.find((j) => j.state === 'FAILED' || j.state === 'CANCELLED');
@@ -324,12 +291,10 @@ export class JobService {
    * (a crash right after it was recorded) gets them.
    */
   private async resumePendingSessions(): Promise<void> {
-    for (const session of await this.store.read().find(SessionSchema, { state: 'PENDING_BRANCH' })) {
+    for (const session of await this.sessions.pendingBranchSessions()) {
       const jobs = await this.store.read().find(JobSchema, { sessionId: session.id, kind: 'register_branch' });
       if (jobs.length === 0) {
-        for (const row of await this.store.read().find(WorktreeSchema, { sessionId: session.id })) {
-          await this.submitForSession(session.id, row.repoId, session.branch);
-        }
+        for (const repoId of session.repoIds) await this.queue.queueRegisterBranch(session.id, repoId, session.branch);
       } else if (jobs.every((j) => isJobFinished(j.state))) {
         await this.notifySession(jobs[0]!);
       }

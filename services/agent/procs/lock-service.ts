@@ -42,6 +42,12 @@ export class LockService {
     tx.emit({ type: 'lock.acquired', resource: lockResource(directory), payload: { $case: 'lock', value: toLockProto(row) } });
   }
 
+  /** Releases the lock `pid` holds on `directory`, if it still does (a task ending). */
+  async releaseHeldIn(tx: Tx, directory: string, pid: number, why: string): Promise<void> {
+    const row = await tx.em.findOne(LockSchema, { directory, pid });
+    if (row) await this.releaseIn(tx, row, why);
+  }
+
   async releaseIn(tx: Tx, row: LockRow, why: string): Promise<void> {
     const deleted = await tx.em.nativeDelete(LockSchema, { directory: row.directory, pid: row.pid });
     if (deleted === 0) return;

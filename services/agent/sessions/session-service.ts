@@ -3,7 +3,7 @@ import { rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
-import { SessionState, type Orphan, type PreservedRef, type Session } from '../../../gen/grove/agent/v1/resources.js';
+import { SessionState, type Orphan, type PreservedRef, type Session, type SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { checkRequestId, newId } from '../../common/ids.js';
@@ -21,8 +21,16 @@ import {
   removeWorktree,
   resolveCommit,
 } from '../git/worktrees.js';
+import type { BranchJobPort } from '../jobs/job-queue.js';
 import type { RepoService } from '../repos/repo-service.js';
-import { SessionSchema, WorktreeSchema, type RepoRow, type SessionRow, type WorktreeRow } from '../store/entities.js';
+import {
+  SessionSchema,
+  WorktreeSchema,
+  type RepoRow,
+  type SessionRow,
+  type WorktreeRow,
+  type WorktreeStateName,
+} from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { OrphansAndDrift } from './orphans-and-drift.js';
 import { PreservedRefs } from './preserved-refs.js';
@@ -41,6 +49,8 @@ export interface SessionServiceOptions {
   worktreeRoot: string;
   log: Logger;
   isWorking?: WorkingProbe;
+  /** Queues the register_branch jobs of sessions whose branch exists only on a remote. */
+  branchJobs: BranchJobPort;
 }
 
 interface PlannedWorktree {
@@ -51,9 +61,6 @@ interface PlannedWorktree {
   /** The branch exists only on a remote: a register_branch job must fetch and attach it. */
   remoteOnly?: boolean;
 }
-
-/** Submits the register_branch job of a PENDING_BRANCH session (the job service, bound late). */
-export type BranchJobSubmitter = (sessionId: string, repoId: string, branch: string) => Promise<string>;
 
 /**
  * Sessions and their worktrees: creation, reads and restore live here; teardown (kill and
@@ -71,27 +78,48 @@ export class SessionService {
   private readonly repos: RepoService;
   private readonly root: string;
   private readonly log: Logger;
-  private submitBranchJob: BranchJobSubmitter | undefined;
+  private readonly branchJobs: BranchJobPort;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
     this.repos = options.repos;
     this.root = options.worktreeRoot;
     this.log = options.log;
+    this.branchJobs = options.branchJobs;
     this.rows = new WorktreeRows(options.store, options.repos, options.log, options.isWorking ?? (async () => false));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
     this.disk = new OrphansAndDrift(this.rows, this.root);
   }
 
+  /** The session's first repo's worktree: the first repo named at creation (row insertion order). */
+  async firstWorktree(sessionId: string): Promise<SessionWorktree | undefined> {
+    const [first] = await this.store
+      .read()
+      .execute<Array<{ repo_id: string }>>('select repo_id from session_worktree where session_id = ? order by rowid limit 1', [sessionId]);
+    const session = await this.get(sessionId);
+    return session.worktrees.find((w) => w.repoId === first?.repo_id);
+  }
+
+  /** The state of one worktree of a session, undefined when it has none in that repo. */
+  async worktreeState(sessionId: string, repoId: string): Promise<WorktreeStateName | undefined> {
+    return (await this.store.read().findOne(WorktreeSchema, { sessionId, repoId }))?.state;
+  }
+
+  /** PENDING_BRANCH sessions with the repos their branch must be registered in (start-up). */
+  async pendingBranchSessions(): Promise<Array<{ id: string; branch: string; repoIds: string[] }>> {
+    const em = this.store.read();
+    const pending = [];
+    for (const session of await em.find(SessionSchema, { state: 'PENDING_BRANCH' })) {
+      const rows = await em.find(WorktreeSchema, { sessionId: session.id });
+      pending.push({ id: session.id, branch: session.branch, repoIds: rows.map((r) => r.repoId) });
+    }
+    return pending;
+  }
+
   /** Runs `work` while no kill, cleanup or restore of the session can run (task launch). */
   withSessionLock<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
     return this.rows.withSession(sessionId, work);
-  }
-
-  /** Jobs and sessions need each other; the job service registers itself here. */
-  bindBranchJobs(submit: BranchJobSubmitter): void {
-    this.submitBranchJob = submit;
   }
 
   // ---- create ---------------------------------------------------------------------------
@@ -194,14 +222,13 @@ export class SessionService {
    * rows are restored and the session turns ACTIVE; a failed job's error shows on the session.
    */
   private async createPending(id: string, request: CreateSessionRequest, plan: PlannedWorktree[]): Promise<Session> {
-    if (!this.submitBranchJob) throw failedPrecondition('JOBS_UNAVAILABLE', 'branch registration jobs are not available');
     await this.store.transact(async (tx) => {
       await this.insertSession(tx, id, request, 'PENDING_BRANCH', plan, 'REMOVED');
       await this.rows.emit(tx, id, 'session.created');
     });
     let jobId = '';
     for (const item of plan.filter((p) => p.remoteOnly)) {
-      jobId = await this.submitBranchJob(id, item.repo.id, request.branch);
+      jobId = await this.branchJobs.queueRegisterBranch(id, item.repo.id, request.branch);
     }
     await this.store.transact(async (tx) => {
       const session = await tx.em.findOneOrFail(SessionSchema, { id });

@@ -17,8 +17,8 @@ import {
 } from '../git/checkout-state.js';
 import { applyPreservedState, branchCommit, deleteRef, preserveWorktree, resolveCommit, worktreeStatus } from '../git/worktrees.js';
 import type { RepoService } from '../repos/repo-service.js';
-import type { SessionService } from '../sessions/session-service.js';
-import { StashSchema, SyncSchema, TaskSchema, type RepoRow, type StashRow, type SyncRow } from '../store/entities.js';
+import type { SessionService, WorkingProbe } from '../sessions/session-service.js';
+import { StashSchema, SyncSchema, type RepoRow, type StashRow, type SyncRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { resourceName } from '../domain/event-types.js';
 
@@ -51,6 +51,8 @@ export interface SyncServiceOptions {
   store: Store;
   repos: RepoService;
   sessions: SessionService;
+  /** Whether a task runs in the session (the task service's answer; sync never reads tasks). */
+  isWorking: WorkingProbe;
   log: Logger;
 }
 
@@ -66,12 +68,14 @@ export class SyncService {
   private readonly store: Store;
   private readonly repos: RepoService;
   private readonly sessions: SessionService;
+  private readonly isWorking: WorkingProbe;
   private readonly log: Logger;
 
   constructor(options: SyncServiceOptions) {
     this.store = options.store;
     this.repos = options.repos;
     this.sessions = options.sessions;
+    this.isWorking = options.isWorking;
     this.log = options.log;
   }
 
@@ -247,7 +251,7 @@ export class SyncService {
 
   /** Commits flow back into the session only when its worktree is clean and no task runs. */
   private async canUpdateSession(worktreePath: string, sessionId: string): Promise<boolean> {
-    if ((await this.store.read().count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return false;
+    if (await this.isWorking(this.store.read(), sessionId)) return false;
     const status = await worktreeStatus(worktreePath);
     return status.staged.length + status.tracked.length + status.untracked.length === 0;
   }

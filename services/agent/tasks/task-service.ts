@@ -18,7 +18,7 @@ import { finalTaskState, isFinished, nextTaskState, type RunOutcome } from '../d
 import type { LockService } from '../procs/lock-service.js';
 import { identityOf, orphanedGroupMembers, probeProcess, probeTaskProcesses, type ProcessIdentity } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { LockSchema, TaskSchema, WorktreeSchema, type TaskRow } from '../store/entities.js';
+import { TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
 import { logTail, MAX_LOG_READ, readLogChunk } from './task-logs.js';
@@ -101,7 +101,7 @@ export class TaskService {
     }
     const worktree = request.repoId
       ? session.worktrees.find((w) => w.repoId === request.repoId || w.repoName === request.repoId)
-      : await this.firstWorktree(session.id);
+      : await this.sessions.firstWorktree(session.id);
     if (!worktree) throw notFound('WORKTREE_NOT_FOUND', `session ${session.id} has no worktree for repo "${request.repoId}"`);
     if (worktree.state !== WorktreeState.WORKTREE_STATE_ACTIVE) {
       throw failedPrecondition('WORKTREE_NOT_ACTIVE', `the ${worktree.repoName} worktree of session ${session.id} is not active`);
@@ -144,15 +144,6 @@ export class TaskService {
     return toTaskProto(row);
   }
 
-  /** The session's first repo: the first named at creation (row insertion order). */
-  private async firstWorktree(sessionId: string) {
-    const [first] = await this.store
-      .read()
-      .execute<Array<{ repo_id: string }>>('select repo_id from session_worktree where session_id = ? order by rowid limit 1', [sessionId]);
-    const session = await this.sessions.get(sessionId);
-    return session.worktrees.find((w) => w.repoId === first?.repo_id);
-  }
-
   // ---- scheduling -----------------------------------------------------------------------
 
   /** Starts the session's next queued task if none is running. Never throws. */
@@ -170,9 +161,9 @@ export class TaskService {
   }
 
   private async launch(task: TaskRow): Promise<void> {
-    const row = await this.store.read().findOne(WorktreeSchema, { sessionId: task.sessionId, repoId: task.repoId });
+    const worktreeState = await this.sessions.worktreeState(task.sessionId, task.repoId);
     const holder = await this.locks.liveHolder(task.cwd);
-    if (holder || !existsSync(task.cwd) || row?.state !== 'ACTIVE') {
+    if (holder || !existsSync(task.cwd) || worktreeState !== 'ACTIVE') {
       const why = holder
         ? `${task.cwd} is locked by pid ${holder.pid} (${holder.owner})`
         : `the worktree ${task.cwd} is no longer active (the session was killed or cleaned up)`;
@@ -310,8 +301,7 @@ export class TaskService {
         outputTail: tail,
         endedAt: new Date(),
       });
-      const lock = await tx.em.findOne(LockSchema, { directory: task.cwd, pid: task.pid });
-      if (lock) await this.locks.releaseIn(tx, lock, `task ${task.id} ended`);
+      await this.locks.releaseHeldIn(tx, task.cwd, task.pid, `task ${task.id} ended`);
       await tx.em.flush();
       this.emitTask(tx, row, 'task.ended');
       await this.sessions.emitSessionIn(tx, task.sessionId);

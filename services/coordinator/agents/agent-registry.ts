@@ -14,6 +14,10 @@ export interface AgentRecord {
   lastSeen: Date;
   connectedAt: Date | undefined;
   disconnectedAt: Date | undefined;
+  /** How the current or last link joined (the resume plan); in memory, since this start. */
+  linkJoined: string;
+  /** Why the last link ended; in memory, since this start. */
+  linkEnded: string;
 }
 
 // last_seen moves with every message; writing it through would cost a transaction per
@@ -94,6 +98,8 @@ export class AgentRegistry {
       lastSeen: now,
       connectedAt: now,
       disconnectedAt: undefined,
+      linkJoined: '',
+      linkEnded: previous?.linkEnded ?? '',
     };
     this.records.set(record.id, record);
     this.unflushed.delete(record.id);
@@ -119,10 +125,17 @@ export class AgentRegistry {
     this.unflushed.add(agentId);
   }
 
-  async disconnected(agentId: string, now: Date): Promise<void> {
+  /** The link's resume plan was chosen: how it joins. */
+  joined(agentId: string, how: string): void {
+    const record = this.records.get(agentId);
+    if (record) record.linkJoined = how;
+  }
+
+  async disconnected(agentId: string, now: Date, why: string): Promise<void> {
     const record = this.records.get(agentId);
     if (!record) return;
     record.disconnectedAt = now;
+    record.linkEnded = why;
     this.unflushed.delete(agentId);
     await this.orm.em.fork().nativeUpdate(AgentSchema, { id: agentId }, { lastSeen: record.lastSeen, disconnectedAt: now });
   }
@@ -167,5 +180,7 @@ function toRecord(row: AgentRow): AgentRecord {
     lastSeen: row.lastSeen,
     connectedAt: row.connectedAt ?? undefined,
     disconnectedAt: row.disconnectedAt ?? undefined,
+    linkJoined: '',
+    linkEnded: '',
   };
 }

@@ -89,6 +89,7 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
       hub.attach(session)?.close('replaced by a newer link from the same agent');
       deps.onAgentChanged(agentId);
       const plan = planResume(projection.state(agentId), hello);
+      registry.joined(agentId, plan.why);
       // Until its snapshot arrives the old projection is served as is, but nothing may be
       // applied on top of it, and a link that drops before the snapshot must ask again.
       if (plan.wantSnapshot) projection.invalidate(agentId);
@@ -151,7 +152,7 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
         deps.shutdown.removeEventListener('abort', onShutdown);
         session.close('link closed');
         if (hub.detach(session)) {
-          await registry.disconnected(agentId, new Date());
+          await registry.disconnected(agentId, new Date(), session.closedBecause ?? 'link closed');
           deps.onAgentChanged(agentId);
           log.info({ agent: agentId, name: hello.name }, 'agent unlinked');
         }

@@ -29,6 +29,11 @@ export class LinkSession {
     return this.closeReason !== undefined;
   }
 
+  /** Why the link closed (the first reason given), undefined while it is open. */
+  get closedBecause(): string | undefined {
+    return this.closeReason;
+  }
+
   get pendingCommands(): number {
     return this.pending.size;
   }

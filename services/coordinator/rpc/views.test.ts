@@ -16,6 +16,8 @@ describe('toSessionView', () => {
     lastSeen,
     connectedAt: lastSeen,
     disconnectedAt: undefined,
+    linkJoined: 'resume',
+    linkEnded: '',
   };
   const session = (activity: SessionActivity): Session => ({
     id: 'ses_1',

@@ -28,6 +28,8 @@ export function toAgentProto(record: AgentRecord, status: AgentStatusName, load:
     connectTime: record.connectedAt,
     appliedRevision: load.appliedRevision,
     runningTasks: load.runningTasks,
+    linkJoined: record.linkJoined,
+    linkEnded: record.linkEnded,
   };
 }
 

@@ -1,0 +1,56 @@
+import { newId } from '../../common/ids.js';
+import { JobSchema, type JobRow } from '../store/entities.js';
+import type { Store } from '../store/store.js';
+import { jobResource, toJobProto } from './job-mapper.js';
+
+export type QueuedJobFields = Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'>;
+
+/** The one thing sessions ask of jobs: fetch and attach a branch that exists only on a remote. */
+export interface BranchJobPort {
+  /** Queues the register_branch job of a PENDING_BRANCH session and answers its id. */
+  queueRegisterBranch(sessionId: string, repoId: string, branch: string): Promise<string>;
+}
+
+/**
+ * The durable queue of jobs: a job exists once its QUEUED row (and event) is committed. It is
+ * built before both sessions and the scheduler, so sessions can queue jobs through a port and
+ * the scheduler hears of new work, and neither holds the other.
+ */
+export class JobQueue implements BranchJobPort {
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly store: Store) {}
+
+  /** `listener` runs after each job is queued (the scheduler wakes up). */
+  onQueued(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  async enqueue(fields: QueuedJobFields): Promise<JobRow> {
+    const job = await this.store.transact(async (tx) => {
+      const row = tx.em.create(JobSchema, {
+        id: newId('job'),
+        ...fields,
+        state: 'QUEUED',
+        progressPercent: 0,
+        progressMessage: 'queued',
+        result: '',
+        error: '',
+        attempts: 0,
+        cancelRequested: false,
+        createdAt: new Date(),
+        startedAt: null,
+        endedAt: null,
+      });
+      tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
+      return row;
+    });
+    for (const listener of this.listeners) listener();
+    return job;
+  }
+
+  async queueRegisterBranch(sessionId: string, repoId: string, branch: string): Promise<string> {
+    const job = await this.enqueue({ kind: 'register_branch', repoId, branch, base: '', sessionId, sessionIds: [], idempotencyKey: null });
+    return job.id;
+  }
+}
