@@ -10,6 +10,7 @@ import { createLogger } from '../services/common/logging.js';
 import { AgentRegistry } from '../services/coordinator/agents/agent-registry.js';
 import { DEFAULT_STATUS_POLICY } from '../services/coordinator/agents/agent-status.js';
 import { LinkHub } from '../services/coordinator/link/link-hub.js';
+import { TunnelBroker } from '../services/coordinator/link/tunnel-broker.js';
 import { ChangeLog } from '../services/coordinator/projection/change-log.js';
 import { Projection } from '../services/coordinator/projection/projection.js';
 import { createCoordinatorServiceImpl } from '../services/coordinator/rpc/coordinator-service.js';
@@ -48,9 +49,11 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
       const sessions = Array.from({ length: sessionsPerAgent }, (_, i) => sessionOf(a, i, repo, 10));
       projection.replace(id, { revision: 1, repos: [repo], sessions, tasks: [], jobs: [], syncs: [], locks: [] });
     }
+    const hub = new LinkHub(new CommandAudit(orm, log), log);
     const service = createCoordinatorServiceImpl({
       registry,
-      hub: new LinkHub(new CommandAudit(orm, log), log),
+      tunnels: new TunnelBroker(hub, log),
+      hub,
       projection,
       policy: DEFAULT_STATUS_POLICY,
       shutdown: new AbortController().signal,
@@ -64,7 +67,16 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
       sendHeader() {},
       signal: new AbortController().signal,
     };
-    const defaults: ListSessionsRequest = { pageSize: 100, pageToken: '', agent: '', state: 0, repo: '', labelSelector: '', orderBy: '' };
+    const defaults: ListSessionsRequest = {
+      pageSize: 100,
+      pageToken: '',
+      agent: '',
+      state: 0,
+      repo: '',
+      labelSelector: '',
+      orderBy: '',
+      activity: 0,
+    };
     const list = async (request: Partial<ListSessionsRequest>) => {
       const page = await service.listSessions({ ...defaults, ...request } as ListSessionsRequest, context);
       const held = page.sessions?.length ?? 0;

@@ -228,6 +228,21 @@ touch "$TMP/gate"
 grove task logs "$GATED" --follow
 grove task ls "$SESSION"
 
+step "A terminal task (--tty): an interactive program asks a question and reports it needs input"
+# A stand-in for an interactive coding agent (a real one needs its model's network): it asks,
+# runs `grove signal needs-input`, and waits for an answer on its terminal.
+ASKER="$(grove_quiet task run "$SESSION" --tty --json -- sh -c \
+  'node "$GROVE_CLI" signal needs-input --message "which colour?"; printf "which colour? "; read answer; node "$GROVE_CLI" signal working; echo "painting it $answer"' |
+  json_get task.id)"
+needs_input() { grove_quiet session ls --activity needs-input | grep -q "$SESSION"; }
+wait_until "the session to need input" needs_input
+grove session ls --activity needs-input
+step "Answering it with task send (attach from any terminal: grove task attach $ASKER; Ctrl-] detaches)"
+grove task send "$ASKER" "green" --enter
+wait_until "task $ASKER to end" task_state_is "$ASKER" TASK_STATE_SUCCEEDED
+grove task logs "$ASKER"
+grove session ls
+
 step "Background jobs: a teammate pushes to origin; sync_repo fetches it"
 git clone --quiet "$W/origin.git" "$W/teammate"
 echo "# app, now with CI" >"$W/teammate/README.md"

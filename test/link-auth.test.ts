@@ -20,6 +20,11 @@ async function startImpostor(behaviour: Behaviour, repoPath: string) {
   const seen = { authorization: [] as string[], messages: [] as string[] };
   const server: Server = createServer();
   server.add(LinkServiceDefinition, {
+    // An impostor opens no tunnels.
+    // eslint-disable-next-line require-yield
+    async *tunnel() {
+      throw new Error('no tunnels here');
+    },
     async *connect(requests: AsyncIterable<ConnectRequest>, context) {
       seen.authorization.push(context.metadata.get('authorization') ?? '');
       const incoming = requests[Symbol.asyncIterator]();

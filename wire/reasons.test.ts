@@ -13,7 +13,7 @@ function reasonsInSources(dir: string): Set<string> {
     } else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) {
       const text = readFileSync(path, 'utf8');
       for (const match of text.matchAll(
-        /(?:invalidArgument|notFound|alreadyExists|failedPrecondition|outOfRange|unavailable|unauthenticated|resourceExhausted|deadlineExceeded)\(\s*'([A-Z_]+)'/g,
+        /(?:invalidArgument|notFound|alreadyExists|failedPrecondition|outOfRange|unavailable|unauthenticated|resourceExhausted|deadlineExceeded|permissionDenied)\(\s*'([A-Z_]+)'/g,
       )) {
         found.add(match[1]!);
       }

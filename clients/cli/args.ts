@@ -93,7 +93,8 @@ export function enumFlag(
   prefix: string,
 ): number {
   if (text === undefined) return 0;
-  const value = values[`${prefix}${text.toUpperCase()}`];
+  // needs-input and needs_input both name NEEDS_INPUT.
+  const value = values[`${prefix}${text.toUpperCase().replaceAll('-', '_')}`];
   if (typeof value === 'number' && value > 0) return value;
   const names = Object.keys(values)
     .filter((key) => key.startsWith(prefix) && !key.endsWith('_UNSPECIFIED'))

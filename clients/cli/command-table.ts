@@ -10,6 +10,7 @@ import { sessionCommands } from './commands/session.js';
 import { stashCommands } from './commands/stash.js';
 import { syncCommands } from './commands/sync.js';
 import { taskCommands } from './commands/task.js';
+import { terminalCommands } from './commands/terminal.js';
 import { versionCommands } from './commands/version.js';
 import { watchCommands } from './commands/watch.js';
 
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   ...preservedCommands,
   ...orphansCommands,
   ...taskCommands,
+  ...terminalCommands,
   ...jobCommands,
   ...syncCommands,
   ...stashCommands,

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { AgentServiceDefinition } from '../../gen/grove/agent/v1/agent_service.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
 import { newId } from '../common/ids.js';
+import type { ProfileSpec } from './domain/profiles.js';
 import type { Logger } from '../common/logging.js';
 import { GROVE_VERSION } from '../common/version.js';
 import type { AgentContext, AgentIdentity } from './agent-context.js';
@@ -50,6 +51,9 @@ export interface AgentOptions {
   syncProbeMs?: number | undefined;
   /** How often due RETRY_REMOVE rows are retried. */
   retryIntervalMs?: number | undefined;
+  /** Built-in plus user profiles (loadProfiles); built-ins only when absent. */
+  profiles?: ProfileSpec[] | undefined;
+  needsInputQuietMs?: number | undefined;
   log: Logger;
 }
 
@@ -81,6 +85,12 @@ async function refuseLostDatabase(store: Store, root: string, file: string, acce
     `the worktree root ${root} holds ${found.length} Grove worktree(s) (${listed}) that the database ${file} has no record of: ` +
       'was it deleted or replaced? Restore it, or start with --accept-unknown-worktrees to keep them as orphans (nothing is deleted)',
   );
+}
+
+/** Where tasks reach this agent now (`grove signal`), replaced atomically. */
+function writeAddressFile(file: string, address: string): void {
+  writeFileSync(`${file}.tmp`, address);
+  renameSync(`${file}.tmp`, file);
 }
 
 async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
@@ -130,7 +140,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     repos,
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'sessions' }),
-    isWorking: TaskService.isWorking,
+    activityOf: TaskService.activityOf,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
   const syncs = new SyncService({
@@ -149,6 +159,10 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     retention: options.taskRetention,
     logCapBytes: options.taskLogCapBytes,
     cancelGraceMs: options.cancelGraceMs,
+    profiles: options.profiles,
+    needsInputQuietMs: options.needsInputQuietMs,
+    // Tasks find the agent through this file: it moves with the agent's port across restarts.
+    agentAddressFile: join(dataDir, 'address'),
     // Commits a task made flow to a following checkout as soon as it ends.
     onTaskEnded: (sessionId) => void syncs.probeAll(sessionId),
   });
@@ -206,6 +220,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
       log: options.log.child({ component: 'link' }),
     });
   }
+  writeAddressFile(join(dataDir, 'address'), server.address);
   log.info({ address: server.address, agent: identity.id, name: identity.name, dataDir, worktreeRoot }, 'agent serving');
   return {
     address: server.address,

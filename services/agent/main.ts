@@ -1,3 +1,4 @@
+import { loadProfiles } from './tasks/task-profiles.js';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/logging.js';
 import { parseLabels } from '../common/paging.js';
@@ -36,6 +37,9 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --job-concurrency N       background jobs run at once, one per repo (default 4)
   --sync-probe DURATION     how often running syncs re-check the checkout (default 2s)
   --maintenance DURATION    how often failed removals are retried and drift repaired (default 1s)
+  --profiles FILE           agent profiles of your own (JSON, see \`grove profile ls\`)
+  --needs-input-quiet DURATION   a terminal task quiet this long while it reads its terminal
+                            is NEEDS_INPUT (default 2s)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
@@ -73,6 +77,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         'job-concurrency': { type: 'string' },
         'sync-probe': { type: 'string' },
         maintenance: { type: 'string' },
+        profiles: { type: 'string' },
+        'needs-input-quiet': { type: 'string' },
       },
     });
     const log = createLogger({ level: values['log-level'], name: 'grove-agent' });
@@ -96,6 +102,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),
         syncProbeMs: optionalDuration(values['sync-probe']),
         retryIntervalMs: optionalDuration(values.maintenance),
+        profiles: loadProfiles(values.profiles),
+        needsInputQuietMs: optionalDuration(values['needs-input-quiet']),
         log,
       },
       readyFile: values['ready-file'],

@@ -1,3 +1,4 @@
+import { sessionActivity, type TaskActivityName } from './domain/task-activity.js';
 import type { Snapshot } from '../../gen/grove/agent/v1/resources.js';
 import { toRepoProto } from './repos/repo-mapper.js';
 import { toSessionProto } from './sessions/session-mapper.js';
@@ -21,7 +22,10 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
     const recent = await em.find(TaskSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
     const live = await em.find(TaskSchema, { state: { $in: ['QUEUED', 'RUNNING'] } });
     const tasks = [...new Map([...recent, ...live].map((t) => [t.id, t])).values()].sort((a, b) => b.id.localeCompare(a.id));
-    const running = new Set(live.filter((t) => t.state === 'RUNNING').map((t) => t.sessionId));
+    const runningBySession = new Map<string, TaskActivityName[]>();
+    for (const task of live.filter((t) => t.state === 'RUNNING')) {
+      runningBySession.set(task.sessionId, [...(runningBySession.get(task.sessionId) ?? []), task.activity || 'WORKING']);
+    }
     const locks = await em.find(LockSchema, {}, { orderBy: { directory: 'asc' } });
     const recentJobs = await em.find(JobSchema, {}, { orderBy: { id: 'desc' }, limit: SNAPSHOT_TASKS });
     const liveJobs = await em.find(JobSchema, { state: { $in: ['QUEUED', 'RUNNING'] } });
@@ -32,7 +36,7 @@ export async function takeSnapshot(store: Store): Promise<Snapshot> {
         toSessionProto(
           s,
           worktrees.filter((w) => w.sessionId === s.id),
-          running.has(s.id),
+          sessionActivity(runningBySession.get(s.id) ?? []),
         ),
       ),
       tasks: tasks.reverse().map(toTaskProto),

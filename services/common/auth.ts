@@ -27,8 +27,10 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** Calls that prove nothing with a bearer token: health probes, and the agent link (in-stream). */
-const UNAUTHENTICATED_PATHS = [HEALTH_PREFIX, '/grove.link.v1.LinkService/'];
+// Calls that prove nothing with a bearer token: health probes, the agent link and SignalTask.
+// The link proves the token inside its stream (link-proof.ts); SignalTask is called from
+// inside a task, which has no token, and proves itself with the task's own secret.
+const UNAUTHENTICATED_PATHS = [HEALTH_PREFIX, '/grove.link.v1.LinkService/', '/grove.agent.v1.AgentService/SignalTask'];
 
 /**
  * A call whose credentials are checked from its headers alone, before a byte of its body is

@@ -30,3 +30,4 @@ export const unimplemented = (capability: string) =>
 export const unauthenticated = (reason: GroveReason, message: string) => new GroveError(Status.UNAUTHENTICATED, reason, message);
 export const resourceExhausted = (reason: GroveReason, message: string) => new GroveError(Status.RESOURCE_EXHAUSTED, reason, message);
 export const deadlineExceeded = (reason: GroveReason, message: string) => new GroveError(Status.DEADLINE_EXCEEDED, reason, message);
+export const permissionDenied = (reason: GroveReason, message: string) => new GroveError(Status.PERMISSION_DENIED, reason, message);

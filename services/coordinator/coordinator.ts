@@ -9,6 +9,7 @@ import { DEFAULT_STATUS_POLICY, deriveAgentStatus, type AgentStatusName, type St
 import { StatusTracker } from './agents/status-tracker.js';
 import { LinkHub } from './link/link-hub.js';
 import { createLinkServiceImpl } from './link/link-service.js';
+import { TunnelBroker } from './link/tunnel-broker.js';
 import { ChangeLog, DEFAULT_CHANGE_CAPACITY, DEFAULT_WATCH_BUFFER } from './projection/change-log.js';
 import { Projection } from './projection/projection.js';
 import { createCoordinatorServiceImpl } from './rpc/coordinator-service.js';
@@ -79,6 +80,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   const registry = await AgentRegistry.load(orm, options.log.child({ component: 'registry' }));
   const generation = await nextGeneration(orm);
   const links = new LinkHub(new CommandAudit(orm, options.log.child({ component: 'audit' })), options.log.child({ component: 'commands' }));
+  const tunnels = new TunnelBroker(links, options.log.child({ component: 'tunnels' }));
   const statusOf = (record: AgentRecord): AgentStatusName =>
     deriveAgentStatus({ linkOpen: links.isOpen(record.id), lastSeen: record.lastSeen }, Date.now(), policy);
   const projection = new Projection(new ChangeLog(revisionBase(generation), watchHistory), (agentId, event) => {
@@ -124,6 +126,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
         createCoordinatorServiceImpl({
           registry,
           hub: links,
+          tunnels,
           projection,
           policy,
           watchBuffer,
@@ -136,6 +139,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
         LinkServiceDefinition,
         createLinkServiceImpl({
           hub: links,
+          tunnels,
           registry,
           projection,
           heartbeatMs,

@@ -5,7 +5,7 @@ import {
   ListSessionsResponse,
   RestoreSessionsResponse,
 } from '@grove/sdk/proto/agent/v1/agent_service.js';
-import { Session, SessionState, WorktreeState } from '@grove/sdk/proto/agent/v1/resources.js';
+import { Session, SessionActivity, SessionState, WorktreeState } from '@grove/sdk/proto/agent/v1/resources.js';
 import { ListSessionsResponse as CoordinatorListSessionsResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
 import type { AgentCaller } from '@grove/sdk';
 import { enumFlag, expectPositionals, keyValueFlags, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS, selectorFlag } from '../args.js';
@@ -92,12 +92,18 @@ const sessionRow = (session: Session, agentName?: Names) => [
 
 async function listSessions(
   caller: AgentCaller,
-  filter: { state: number; repo: string; labelSelector: string },
+  filter: { state: number; repo: string; labelSelector: string; activity: number },
 ): Promise<{ json: unknown; rows: string[][] }> {
   if (caller.kind === 'routed') {
     // Across every agent (or the one --on names): the coordinator's projection.
     const { coordinator } = caller;
-    const request = { agent: caller.target.agent ?? '', state: filter.state, repo: filter.repo, labelSelector: filter.labelSelector };
+    const request = {
+      agent: caller.target.agent ?? '',
+      state: filter.state,
+      repo: filter.repo,
+      labelSelector: filter.labelSelector,
+      activity: filter.activity,
+    };
     const { first, items } = await allPages(
       (pageToken) => coordinator.listSessions({ ...request, pageToken }),
       (p) => p.sessions,
@@ -106,7 +112,7 @@ async function listSessions(
     const json = CoordinatorListSessionsResponse.toJSON({ sessions: items, nextPageToken: '', revision: first.revision });
     return { json, rows: [['AGENT', 'ID', 'BRANCH', 'STATE', 'ACTIVITY', 'REPOS', 'TITLE'], ...items.map((s) => sessionRow(s, names))] };
   }
-  const request = { state: filter.state, repoId: filter.repo, labelSelector: filter.labelSelector };
+  const request = { state: filter.state, repoId: filter.repo, labelSelector: filter.labelSelector, activity: filter.activity };
   const { first, items } = await allPages(
     async (pageToken) => (await caller.call('listSessions', { ...request, pageToken })).response,
     (page) => page.sessions,
@@ -117,13 +123,14 @@ async function listSessions(
 
 const ls: Command = {
   path: ['session', 'ls'],
-  synopsis: 'session ls [--state S] [--repo R] [--where k=v]',
+  synopsis: 'session ls [--state S] [--activity A] [--repo R] [--where k=v]',
   summary: 'list sessions (of every agent, with an AGENT column, via --coordinator)',
   usage: verbUsage(
-    'session ls [--state S] [--repo R] [--where k=v ...]',
+    'session ls [--state S] [--activity A] [--repo R] [--where k=v ...]',
     `Lists the agent's sessions; with --coordinator, the sessions of every agent (or of the one
 --on names) as the coordinator projects them, with an AGENT column.`,
     `  --state S    only sessions in this state: ${STATE_HELP}
+  --activity A only sessions doing this: needs-input, working, idle, unknown
   --repo R     only sessions with a worktree of this repo (name or id)
   --where k=v  only sessions with this label (repeatable)
 ${ROUTE_FLAG_HELP}`,
@@ -132,6 +139,7 @@ ${ROUTE_FLAG_HELP}`,
     const { values, positionals } = parseVerbArgs(args, {
       ...ROUTE_OPTIONS,
       state: { type: 'string' },
+      activity: { type: 'string' },
       repo: { type: 'string', default: '' },
       where: { type: 'string', multiple: true },
     });
@@ -140,6 +148,7 @@ ${ROUTE_FLAG_HELP}`,
       state: enumFlag('--state', values.state, SessionState, 'SESSION_STATE_'),
       repo: values.repo,
       labelSelector: selectorFlag(values.where),
+      activity: enumFlag('--activity', values.activity, SessionActivity, 'SESSION_ACTIVITY_'),
     };
     const { json, rows } = await withCaller(values, io, (caller) => listSessions(caller, filter));
     if (values.json) return io.outExact(formatJsonLine(json));

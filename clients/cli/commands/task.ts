@@ -86,10 +86,10 @@ async function waitForTask(caller: AgentCaller, id: string, io: CliIo, printLog:
 
 const run: Command = {
   path: ['task', 'run'],
-  synopsis: 'task run SESSION [--wait] [...] -- ARGV...',
+  synopsis: 'task run SESSION [--wait] [--tty] [--profile P] [...] [-- ARGV...]',
   summary: "run a command in a session's worktree (--wait: stream it, exit with its code)",
   usage: verbUsage(
-    'task run SESSION [--prompt P] [--repo R] [--env K=V ...] [--wait] -- ARGV...',
+    'task run SESSION [--prompt P] [--repo R] [--env K=V ...] [--wait] [--tty [--cols N --rows N]] [--profile P [--continue]] [-- ARGV...]',
     `Starts ARGV (no shell: use sh -c '...' for one) in the session's worktree of --repo (default:
 the first), queued behind the session's running task if any, and prints the task's id. It
 runs under the agent, so it goes on if this command or the agent stops.
@@ -102,6 +102,10 @@ ended task instead of its output.`,
   --prompt P   the prompt, for the agent's records (and tools that read it)
   --repo R     the repo (name or id) whose worktree is the working directory
   --env K=V    an environment variable of the run (repeatable)
+  --tty        run in a pseudo-terminal held by the agent's runner (task attach, task send)
+  --cols N --rows N   the terminal's size (default 80x24)
+  --profile P  start agent profile P (grove profile ls) instead of ARGV; --prompt is its prompt
+  --continue   with --profile: continue the last conversation in the worktree
 ${ROUTE_FLAG_HELP}`,
   ),
   async run(args: string[], io: CliIo) {
@@ -111,11 +115,33 @@ ${ROUTE_FLAG_HELP}`,
       prompt: { type: 'string', default: '' },
       repo: { type: 'string', default: '' },
       env: { type: 'string', multiple: true },
+      tty: { type: 'boolean', default: false },
+      cols: { type: 'string', default: '0' },
+      rows: { type: 'string', default: '0' },
+      profile: { type: 'string', default: '' },
+      continue: { type: 'boolean', default: false },
     });
     const [sessionId, ...argv] = positionals;
     if (sessionId === undefined) throw new UsageError('task run: missing SESSION');
-    if (argv.length === 0) throw new UsageError('task run: missing the command to run: task run SESSION -- ARGV...');
-    const request = { sessionId, argv, prompt: values.prompt, repoId: values.repo, env: keyValueFlags('env', values.env) };
+    if (argv.length === 0 && !values.profile) {
+      throw new UsageError('task run: missing the command to run: task run SESSION -- ARGV... (or --profile P)');
+    }
+    const count = (flag: string, text: string) => {
+      if (!/^\d{1,4}$/.test(text)) throw new UsageError(`task run: ${flag} must be a number, not "${text}"`);
+      return Number(text);
+    };
+    const request = {
+      sessionId,
+      argv,
+      prompt: values.prompt,
+      repoId: values.repo,
+      env: keyValueFlags('env', values.env),
+      tty: values.tty,
+      cols: count('--cols', values.cols),
+      rows: count('--rows', values.rows),
+      profile: values.profile,
+      continue: values.continue,
+    };
     await withCaller(values, io, async (caller) => {
       const { response, agent } = await caller.call('startTask', request);
       const { task } = response;

@@ -7,6 +7,7 @@ import type { AgentContext } from '../agent-context.js';
 import { createAgentServiceImpl } from '../rpc/agent-service.js';
 import { backoffDelay, LINK_BACKOFF } from './backoff.js';
 import { createCommandDispatcher } from './command-dispatch.js';
+import { createTunnelDispatcher } from './tunnel-dispatch.js';
 import { LinkAuthError, runLinkConnection } from './link-connection.js';
 
 export interface LinkOptions {
@@ -41,7 +42,9 @@ export function startLink(options: LinkOptions): RunningLink {
     : grpcCredentials.createInsecure();
   // Handlers are stateless wrappers over the services in the context, so this second set
   // shares every lock, queue and mutex with the gRPC server's.
-  const dispatch = createCommandDispatcher(createAgentServiceImpl(options.context), log);
+  const impl = createAgentServiceImpl(options.context);
+  const dispatch = createCommandDispatcher(impl, log);
+  const tunnel = createTunnelDispatcher(impl, options.context.identity.id, log);
 
   const STABLE_LINK_MS = 10_000;
 
@@ -58,6 +61,7 @@ export function startLink(options: LinkOptions): RunningLink {
             token: options.token,
             context: options.context,
             dispatch,
+            tunnel,
             heartbeatMs: options.heartbeatMs,
             log,
             onWelcome: () => {

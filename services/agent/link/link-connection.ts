@@ -22,6 +22,7 @@ import { GroveError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { AgentContext } from '../agent-context.js';
 import type { CommandDispatcher } from './command-dispatch.js';
+import type { TunnelDispatcher } from './tunnel-dispatch.js';
 
 export interface LinkConnectionOptions {
   coordinator: string;
@@ -29,6 +30,7 @@ export interface LinkConnectionOptions {
   token?: string | undefined;
   context: AgentContext;
   dispatch: CommandDispatcher;
+  tunnel: TunnelDispatcher;
   /** The agent's own ceiling on the heartbeat interval; the coordinator may ask for less. */
   heartbeatMs?: number | undefined;
   log: Logger;
@@ -145,6 +147,9 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
         );
         const sent = (revision: number) => void (sentRevision = revision);
         track(streamChanges(ctx, outbox, welcome, attemptSignal, sent, log).catch(fail));
+      } else if (message?.$case === 'openTunnel') {
+        if (!welcomed) throw new LinkProtocolError('the coordinator asked for a tunnel before its welcome');
+        track(options.tunnel(client, message.value, attemptSignal).catch((err: unknown) => log.warn({ err }, 'tunnel failed')));
       } else if (message?.$case === 'command') {
         if (!welcomed) throw new LinkProtocolError('the coordinator sent a command before its welcome');
         const command = message.value;

@@ -75,6 +75,12 @@ export function probeProcess(id: ProcessIdentity, directory?: string): Liveness 
 export function orphanedGroupMembers(id: ProcessIdentity): number[] {
   if (id.pid <= 0 || id.bootId !== bootId()) return [];
   if (startTicks(id.pid) !== undefined) return []; // the leader lives, or its pid is someone else's now
+  return groupMembers(id.pid);
+}
+
+/** The live (non-zombie) processes of process group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  if (pgid <= 0) return [];
   const members: number[] = [];
   let entries: string[];
   try {
@@ -88,7 +94,7 @@ export function orphanedGroupMembers(id: ProcessIdentity): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // fields[0] is the state, fields[2] the process group.
-      if (fields[0] !== 'Z' && Number(fields[2]) === id.pid) members.push(Number(name));
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) members.push(Number(name));
     } catch {
       // gone while we looked
     }

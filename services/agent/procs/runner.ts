@@ -3,19 +3,45 @@
  * session and process group), so the agent can exit or crash while the task runs on. It
  * runs spec.json's argv with cwd set to the worktree, appends output to output.log (keeping
  * only the newest `logCapBytes`, with the count of dropped head bytes in `dropped`), and
- * writes exit.json atomically (write + rename) when the task ends. Only node builtins: it
- * must start fast and never fail on its own account.
+ * writes exit.json atomically (write + rename) when the task ends. Piped tasks use node
+ * builtins only: the runner must start fast and never fail on its own account.
+ *
+ * A terminal task (`tty`) runs in a pseudo-terminal (node-pty) that this runner holds, so it
+ * outlives the agent too. The runner serves the terminal on <run-dir>/term.sock (the run
+ * directory is owner-only): each client gets the recent output, then live output, and may
+ * write input and resize (terminal-frames.ts). The agent connects per attach or send, so
+ * after an agent restart there is nothing to restore: it connects again.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { constants } from 'node:os';
 import { join } from 'node:path';
+import { encodeFrame, FRAME, FrameReader, socketPath } from './terminal-frames.js';
 
 interface RunSpec {
   argv: string[];
   cwd: string;
   env: Record<string, string>;
   logCapBytes: number;
+  tty?: { cols: number; rows: number };
 }
+
+// Replayed to each client that attaches: the recent screen, escape sequences intact.
+const REPLAY_BYTES = 64 * 1024;
+// A client this far behind is dropped (it may attach again) rather than slowing the task.
+const CLIENT_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 const runDir = process.argv[2];
 if (!runDir) {
@@ -90,7 +116,8 @@ function writeExit(content: string): void {
 }
 
 let finished = false;
-function finish(code: number | null, signal: string | null): void {
+/** Records how the task ended, then `exit` (by default at once). */
+function finish(code: number | null, signal: string | null, exit: () => void = () => process.exit(0)): void {
   if (finished) return;
   finished = true;
   try {
@@ -100,24 +127,117 @@ function finish(code: number | null, signal: string | null): void {
     // a full disk: the log keeps what it has; the exit status below matters more
   }
   writeExit(JSON.stringify({ code, signal, endedAt: new Date().toISOString(), ...(lost > 0 ? { lostOutputBytes: lost } : {}) }));
-  process.exit(0);
+  exit();
 }
-
-// The agent signals the whole process group; the runner stays to record how the task ended.
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
 
 process.chdir(spec.cwd);
 // Says which process runs this task, for an agent that crashed before it recorded the pid.
 writeAtomically('runner.json', JSON.stringify({ pid: process.pid }));
-const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
-  cwd: spec.cwd,
-  env: spec.env,
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-child.stdout.on('data', append);
-child.stderr.on('data', append);
-child.on('error', (err) => {
-  append(Buffer.from(`grove: could not start ${spec.argv[0]}: ${err.message}\n`));
-  finish(127, null);
-});
-child.on('close', (code, signal) => finish(code, signal));
+if (spec.tty) void runInTerminal(spec.tty);
+else runPiped();
+
+function runPiped(): void {
+  // The agent signals the whole process group; the runner stays to record how the task ended.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
+  const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  child.on('error', (err) => {
+    append(Buffer.from(`grove: could not start ${spec.argv[0]}: ${err.message}\n`));
+    finish(127, null);
+  });
+  child.on('close', (code, signal) => finish(code, signal));
+}
+
+async function runInTerminal(size: { cols: number; rows: number }): Promise<void> {
+  const clients = new Set<Socket>();
+  let recent = Buffer.alloc(0);
+  let term: import('node-pty').IPty;
+  try {
+    const pty = await import('node-pty');
+    term = pty.spawn(spec.argv[0]!, spec.argv.slice(1), {
+      name: 'xterm-256color',
+      cols: size.cols,
+      rows: size.rows,
+      cwd: spec.cwd,
+      env: spec.env,
+    });
+  } catch (err) {
+    append(Buffer.from(`grove: could not start ${spec.argv[0]} in a terminal: ${(err as Error).message}\n`));
+    finish(127, null);
+    return;
+  }
+  // The terminal's processes are a session of their own: signals the agent sends the runner's
+  // group (cancel) are passed on to the terminal's process group.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      try {
+        process.kill(-term.pid, signal);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  writeAtomically('terminal.json', JSON.stringify({ childPid: term.pid }));
+
+  const broadcast = (frame: Buffer) => {
+    for (const client of clients) {
+      if (client.writableLength > CLIENT_BACKLOG_BYTES) client.destroy();
+      else client.write(frame);
+    }
+  };
+  term.onData((text) => {
+    const chunk = Buffer.from(text, 'utf8');
+    append(chunk);
+    recent = Buffer.concat([recent, chunk]);
+    if (recent.length > REPLAY_BYTES) recent = recent.subarray(recent.length - REPLAY_BYTES);
+    broadcast(encodeFrame(FRAME.output, chunk));
+  });
+
+  const server = createServer((client) => {
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    client.on('error', () => client.destroy());
+    client.write(encodeFrame(FRAME.replay, recent));
+    const reader = new FrameReader();
+    client.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of reader.push(chunk)) {
+          if (frame.type === FRAME.input) term.write(frame.payload.toString('utf8'));
+          else if (frame.type === FRAME.resize) {
+            const { cols, rows } = JSON.parse(frame.payload.toString('utf8')) as { cols: number; rows: number };
+            if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) term.resize(cols, rows);
+          }
+        }
+      } catch {
+        client.destroy();
+      }
+    });
+  });
+  const bound = socketPath(runDir!);
+  server.listen(bound.path, () => {
+    chmodSync(join(runDir!, 'term.sock'), 0o600);
+    bound.release();
+  });
+  server.on('error', (err) => append(Buffer.from(`grove: the terminal socket failed: ${err.message}\n`)));
+
+  term.onExit(({ exitCode, signal }) => {
+    const name = signal ? (Object.entries(constants.signals).find(([, n]) => n === signal)?.[0] ?? String(signal)) : null;
+    const code = name ? null : exitCode;
+    // The exit file first (the agent's truth), then each client hears the end; the runner
+    // exits once they have it, or after a bound for a client that stopped reading.
+    finish(code, name, () => {
+      server.close();
+      const exitFrame = encodeFrame(FRAME.exit, JSON.stringify({ code, signal: name }));
+      for (const client of clients) client.end(exitFrame);
+      const exit = () => process.exit(0);
+      if (clients.size === 0) exit();
+      for (const client of clients) client.on('close', () => clients.size === 0 && exit());
+      setTimeout(exit, 2000).unref();
+    });
+  });
+}

@@ -1,5 +1,6 @@
 import type { CallContext } from 'nice-grpc-common';
 import { AgentServiceDefinition, LinkState, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
+import { invalidArgument } from '../../common/errors.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
 import type { LinkStatus } from '../agent-context.js';
 
@@ -103,6 +104,23 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     },
     async *followTaskLog(request, context: CallContext) {
       yield* ctx.tasks.followLog(request.id, request.offset, AbortSignal.any([context.signal, ctx.shutdown]));
+    },
+    async *attachTask(requests, context: CallContext) {
+      const incoming = requests[Symbol.asyncIterator]();
+      const first = await incoming.next();
+      if (first.done || first.value.message?.$case !== 'open') {
+        throw invalidArgument('OPEN_REQUIRED', 'the first message of an attach must be open, naming the task');
+      }
+      yield* ctx.tasks.terminals.attach(first.value.message.value, incoming, AbortSignal.any([context.signal, ctx.shutdown]));
+    },
+    async sendTaskInput(request) {
+      return { bytesWritten: await ctx.tasks.terminals.send(request.taskId, Buffer.from(request.data)) };
+    },
+    async signalTask(request) {
+      return { task: await ctx.tasks.terminals.signal(request) };
+    },
+    async listProfiles() {
+      return { profiles: ctx.tasks.listProfiles() };
     },
     async submitJob(request) {
       return { job: await ctx.jobs.submit(request) };

@@ -1,3 +1,4 @@
+import type { TaskActivityName } from '../domain/task-activity.js';
 import { SessionActivity, SessionState, WorktreeState, type Session, type SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
 import type { SessionRow, WorktreeRow } from '../store/entities.js';
 import { resourceName } from '../domain/event-types.js';
@@ -37,14 +38,20 @@ export function toWorktreeProto(row: WorktreeRow): SessionWorktree {
   };
 }
 
-export function toSessionProto(row: SessionRow, worktrees: WorktreeRow[], working: boolean): Session {
+const SESSION_ACTIVITIES: Record<TaskActivityName, SessionActivity> = {
+  IDLE: SessionActivity.SESSION_ACTIVITY_IDLE,
+  WORKING: SessionActivity.SESSION_ACTIVITY_WORKING,
+  NEEDS_INPUT: SessionActivity.SESSION_ACTIVITY_NEEDS_INPUT,
+};
+
+export function toSessionProto(row: SessionRow, worktrees: WorktreeRow[], activity: TaskActivityName): Session {
   return {
     id: row.id,
     title: row.title,
     branch: row.branch,
     base: row.base,
     state: SESSION_STATES[row.state],
-    activity: working ? SessionActivity.SESSION_ACTIVITY_WORKING : SessionActivity.SESSION_ACTIVITY_IDLE,
+    activity: SESSION_ACTIVITIES[activity],
     worktrees: worktrees.map(toWorktreeProto),
     labels: row.labels,
     createTime: row.createdAt,

@@ -3,7 +3,14 @@ import { rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
-import { SessionState, type Orphan, type PreservedRef, type Session, type SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
+import {
+  SessionActivity,
+  SessionState,
+  type Orphan,
+  type PreservedRef,
+  type Session,
+  type SessionWorktree,
+} from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { checkRequestId, newId } from '../../common/ids.js';
@@ -36,9 +43,9 @@ import { OrphansAndDrift } from './orphans-and-drift.js';
 import { PreservedRefs } from './preserved-refs.js';
 import { sessionStateFromProto } from './session-mapper.js';
 import { SessionTeardown } from './session-teardown.js';
-import { gitFailure, WorktreeRows, type WorkingProbe } from './worktree-rows.js';
+import { gitFailure, WorktreeRows, type ActivityProbe } from './worktree-rows.js';
 
-export { PRESERVED_PREFIX, preservedRefFor, type WorkingProbe } from './worktree-rows.js';
+export { PRESERVED_PREFIX, preservedRefFor, type ActivityProbe, type WorkingProbe } from './worktree-rows.js';
 
 const MAX_REPOS_PER_SESSION = 32;
 const MAX_TITLE = 500;
@@ -48,7 +55,7 @@ export interface SessionServiceOptions {
   repos: RepoService;
   worktreeRoot: string;
   log: Logger;
-  isWorking?: WorkingProbe;
+  activityOf?: ActivityProbe;
   /** Queues the register_branch jobs of sessions whose branch exists only on a remote. */
   branchJobs: BranchJobPort;
 }
@@ -86,7 +93,7 @@ export class SessionService {
     this.root = options.worktreeRoot;
     this.log = options.log;
     this.branchJobs = options.branchJobs;
-    this.rows = new WorktreeRows(options.store, options.repos, options.log, options.isWorking ?? (async () => false));
+    this.rows = new WorktreeRows(options.store, options.repos, options.log, options.activityOf ?? (async () => 'IDLE'));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
     this.disk = new OrphansAndDrift(this.rows, this.root);
@@ -344,8 +351,9 @@ export class SessionService {
     return this.rows.get(id);
   }
 
-  async list(request: { pageSize: number; pageToken: string; state: number; repoId: string; labelSelector: string }) {
+  async list(request: { pageSize: number; pageToken: string; state: number; repoId: string; labelSelector: string; activity: number }) {
     const size = pageSize(request.pageSize);
+    const activity = checkedEnumFilter(SessionActivity, request.activity, 'activity') ? request.activity : undefined;
     const after = decodePageToken(request.pageToken);
     const selector = parseLabels(request.labelSelector);
     const state = checkedEnumFilter(SessionState, request.state, 'state') ? sessionStateFromProto(request.state) : undefined;
@@ -367,7 +375,9 @@ export class SessionService {
         for (const row of rows) {
           if (!matchesLabels(row.labels, selector)) continue;
           const worktrees = await em.find(WorktreeSchema, { sessionId: row.id }, { orderBy: { repoName: 'asc' } });
-          sessions.push(await this.rows.toProto(em, row, worktrees));
+          const session = await this.rows.toProto(em, row, worktrees);
+          if (activity && session.activity !== activity) continue;
+          sessions.push(session);
           if (sessions.length > size) break;
         }
         if (sessions.length > size || rows.length <= size) break;

@@ -1,3 +1,4 @@
+import type { TaskActivityName } from '../domain/task-activity.js';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Session } from '../../../gen/grove/agent/v1/resources.js';
 import { failedPrecondition, GroveError, invalidArgument, notFound, resourceExhausted } from '../../common/errors.js';
@@ -15,6 +16,8 @@ import type { GroveReason } from '../../../wire/reasons.js';
 
 /** Tells whether a session has a task running; tasks own that truth. */
 export type WorkingProbe = (em: EntityManager, sessionId: string) => Promise<boolean>;
+/** A session's activity, from its running tasks (the task service answers). */
+export type ActivityProbe = (em: EntityManager, sessionId: string) => Promise<TaskActivityName>;
 
 export const PRESERVED_PREFIX = 'refs/grove/preserved';
 export const preservedRefFor = (sessionId: string, repoName: string) => `${PRESERVED_PREFIX}/${sessionId}/${repoName}`;
@@ -40,7 +43,7 @@ export class WorktreeRows {
     readonly store: Store,
     readonly repos: RepoService,
     readonly log: Logger,
-    private readonly isWorking: WorkingProbe,
+    private readonly activityOf: ActivityProbe,
   ) {}
 
   /** Runs `work` while no other change to the session's worktrees can run. */
@@ -65,11 +68,11 @@ export class WorktreeRows {
     this.checkId(id);
     const em = this.store.read();
     const { session, rows } = await this.load(id);
-    return toSessionProto(session, rows, await this.isWorking(em, id));
+    return toSessionProto(session, rows, await this.activityOf(em, id));
   }
 
   async toProto(em: EntityManager, session: SessionRow, rows: WorktreeRow[]): Promise<Session> {
-    return toSessionProto(session, rows, await this.isWorking(em, session.id));
+    return toSessionProto(session, rows, await this.activityOf(em, session.id));
   }
 
   async rowOf(sessionId: string, repoIdOrName: string): Promise<WorktreeRow> {

@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { MetaSchema } from '../../common/meta.entity.js';
 import type { JobKindName, JobStateName } from '../domain/job-kinds.js';
+import type { ActivitySource, TaskActivityName } from '../domain/task-activity.js';
 import type { TaskStateName } from '../domain/task-lifecycle.js';
 import type { SessionStateName, WorktreeStateName } from '../domain/worktree-lifecycle.js';
 
@@ -111,6 +112,15 @@ export const TaskSchema = defineEntity({
     createdAt: p.datetime(),
     startedAt: p.datetime().nullable(),
     endedAt: p.datetime().nullable(),
+    tty: p.boolean(),
+    cols: p.integer(),
+    rows: p.integer(),
+    profile: p.string(),
+    activity: p.string().$type<TaskActivityName | ''>(),
+    activitySource: p.string().$type<ActivitySource | ''>(),
+    activityMessage: p.string(),
+    activityAt: p.datetime().nullable(),
+    secretHash: p.string(),
   },
 });
 export type TaskRow = InferEntity<typeof TaskSchema>;

@@ -10,6 +10,7 @@ import { Migration0004Jobs } from './migrations/0004-jobs.js';
 import { Migration0005PendingBranch } from './migrations/0005-pending-branch.js';
 import { Migration0006Sync } from './migrations/0006-sync.js';
 import { Migration0007Teardown } from './migrations/0007-teardown.js';
+import { Migration0008Terminals } from './migrations/0008-terminals.js';
 
 export type AgentOrm = MikroORM;
 
@@ -21,6 +22,7 @@ const MIGRATIONS = [
   { name: '0005-pending-branch', class: Migration0005PendingBranch },
   { name: '0006-sync', class: Migration0006Sync },
   { name: '0007-teardown', class: Migration0007Teardown },
+  { name: '0008-terminals', class: Migration0008Terminals },
 ];
 
 /** Opens the agent database in `dataDir`, migrated to the newest schema. */

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EntityManager } from '@mikro-orm/sqlite';
-import type { StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
+import type { Profile, StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
 import { SessionState, TaskState, WorktreeState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
@@ -14,15 +14,27 @@ import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import type { TaskEventType } from '../domain/event-types.js';
+import { mergeProfiles, type ProfileSpec } from '../domain/profiles.js';
+import { DEFAULT_QUIET_MS, sessionActivity, STARTED, type Activity, type TaskActivityName } from '../domain/task-activity.js';
 import { finalTaskState, isFinished, nextTaskState, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
-import { identityOf, orphanedGroupMembers, probeProcess, probeTaskProcesses, type ProcessIdentity } from '../procs/proc-info.js';
+import {
+  groupMembers,
+  identityOf,
+  orphanedGroupMembers,
+  probeProcess,
+  probeTaskProcesses,
+  type ProcessIdentity,
+} from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
 import { logTail, MAX_LOG_READ, readLogChunk } from './task-logs.js';
-import { checkQueueRoom, taskEnvironment, validateTaskRequest } from './task-request.js';
+import { applyProfile, toProfileProto } from './task-profiles.js';
+import { checkQueueRoom, validateTaskRequest } from './task-request.js';
+import { checkTerminalRequest, hashSecret, TaskTerminals, terminalLeader } from './task-terminals.js';
+import { HOOKS_FILE_NAME, prepareRunDir } from './run-dir.js';
 
 export interface TaskServiceOptions {
   store: Store;
@@ -40,7 +52,15 @@ export interface TaskServiceOptions {
   pollMs?: number | undefined;
   /** Told after a task of the session ended (sync brings its commits over). */
   onTaskEnded?: ((sessionId: string) => void) | undefined;
+  /** Built-in and user agent profiles. */
+  profiles?: ProfileSpec[] | undefined;
+  /** The file holding the agent's current address, which tasks reach it at (`grove signal`). */
+  agentAddressFile?: string | undefined;
+  /** Output quiet this long, with the terminal's foreground reading it: NEEDS_INPUT. */
+  needsInputQuietMs?: number | undefined;
 }
+
+const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
 // The runner sits next to this module's compiled sibling in dist/.
 const RUNNER = fileURLToPath(new URL('../procs/runner.js', import.meta.url));
@@ -65,7 +85,11 @@ export class TaskService {
   private readonly cancelGraceMs: number;
   private readonly pollMs: number;
   private readonly onTaskEnded: (sessionId: string) => void;
+  private readonly profiles: ProfileSpec[];
+  private readonly agentAddressFile: string;
+  readonly terminals: TaskTerminals;
   private monitor: NodeJS.Timeout | undefined;
+  private monitorTicks = 0;
   private stopped = false;
 
   constructor(options: TaskServiceOptions) {
@@ -79,7 +103,21 @@ export class TaskService {
     this.cancelGraceMs = options.cancelGraceMs ?? 5000;
     this.pollMs = options.pollMs ?? 250;
     this.onTaskEnded = options.onTaskEnded ?? (() => undefined);
+    this.profiles = options.profiles ?? mergeProfiles([]);
+    this.agentAddressFile = options.agentAddressFile ?? '';
+    this.terminals = new TaskTerminals({
+      store: this.store,
+      log: this.log,
+      find: (id) => this.find(id),
+      settle: (id) => this.check(id),
+      recordActivity: (task, next) => this.recordActivity(task, next),
+      quietMs: options.needsInputQuietMs ?? DEFAULT_QUIET_MS,
+    });
     mkdirSync(this.tasksDir, { recursive: true });
+  }
+
+  listProfiles(): Profile[] {
+    return this.profiles.map(toProfileProto);
   }
 
   /** Session activity comes from here: WORKING iff a task of the session is RUNNING. */
@@ -87,9 +125,18 @@ export class TaskService {
     return (await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0;
   }
 
+  /** A session's activity: NEEDS_INPUT if a running task waits for a person, else WORKING if one runs. */
+  static async activityOf(em: EntityManager, sessionId: string): Promise<TaskActivityName> {
+    const running = await em.find(TaskSchema, { sessionId, state: 'RUNNING' }, { fields: ['activity'] });
+    return sessionActivity(running.map((t) => t.activity || 'WORKING'));
+  }
+
   // ---- start ----------------------------------------------------------------------------
 
-  async start(request: StartTaskRequest): Promise<Task> {
+  async start(original: StartTaskRequest): Promise<Task> {
+    checkTerminalRequest(original.tty, original.cols, original.rows);
+    const id = newId('tsk');
+    const request = applyProfile(original, this.profiles, join(this.tasksDir, id, HOOKS_FILE_NAME));
     validateTaskRequest(request, this.tasksDir);
     if (request.requestId) {
       const existing = await this.store.read().findOne(TaskSchema, { requestId: request.requestId });
@@ -108,7 +155,6 @@ export class TaskService {
     }
     // A lock held by something other than this session's own tasks refuses the task now.
     await this.locks.ensureFree(worktree.path, (owner) => owner.startsWith(`session ${session.id} `));
-    const id = newId('tsk');
     const row = await this.store.transact(async (tx) => {
       await checkQueueRoom(tx, session.id, request);
       const last = await tx.em.findOne(TaskSchema, { sessionId: session.id }, { orderBy: { seq: 'desc' } });
@@ -135,6 +181,15 @@ export class TaskService {
         createdAt: new Date(),
         startedAt: null,
         endedAt: null,
+        tty: request.tty,
+        cols: request.tty ? request.cols || DEFAULT_SIZE.cols : 0,
+        rows: request.tty ? request.rows || DEFAULT_SIZE.rows : 0,
+        profile: request.profile,
+        activity: '',
+        activitySource: '',
+        activityMessage: '',
+        activityAt: null,
+        secretHash: '',
       });
       this.emitTask(tx, created, 'task.queued');
       return created;
@@ -170,15 +225,24 @@ export class TaskService {
       await this.finish(task, { kind: 'never_started', why }, false);
       return;
     }
-    mkdirSync(task.runDir, { recursive: true });
-    const env = taskEnvironment(task, task.runDir);
-    writeFileSync(env.GROVE_PROMPT_FILE!, task.prompt);
-    writeFileSync(join(task.runDir, 'spec.json'), JSON.stringify({ argv: task.argv, cwd: task.cwd, env, logCapBytes: this.logCapBytes }));
+    const secret = prepareRunDir(task, {
+      logCapBytes: this.logCapBytes,
+      agentAddressFile: this.agentAddressFile,
+      claudeHooks: !!task.profile && this.profiles.find((p) => p.name === task.profile)?.activityHooks === 'claude-hooks',
+    });
     // RUNNING (pid 0: starting) is durable before the spawn: after a crash in between, recovery
     // finds the runner through runner.json instead of starting the task a second time.
     await this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
-      Object.assign(row, { state: nextTaskState(row.state, 'launch'), pid: 0, startedAt: new Date() });
+      Object.assign(row, {
+        state: nextTaskState(row.state, 'launch'),
+        pid: 0,
+        startedAt: new Date(),
+        secretHash: hashSecret(secret),
+        activity: STARTED.activity,
+        activitySource: STARTED.source,
+        activityAt: new Date(),
+      });
       await tx.em.flush();
       this.emitTask(tx, row, 'task.starting');
     });
@@ -234,12 +298,34 @@ export class TaskService {
   startMonitor(): void {
     this.monitor = setInterval(() => {
       for (const id of this.running.keys()) void this.check(id);
+      // Terminal activity is inferred about once a second: it scans /proc.
+      if (++this.monitorTicks % Math.max(1, Math.round(1000 / this.pollMs)) === 0) void this.probeActivity();
     }, this.pollMs);
     this.monitor.unref();
   }
 
+  private async probeActivity(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (ids.length === 0 || this.stopped) return;
+    const rows = await this.store.read().find(TaskSchema, { id: { $in: ids }, tty: true, state: 'RUNNING' });
+    await this.terminals.probe(rows);
+  }
+
+  /** Commits a task's new activity, with its event and its session's. */
+  private async recordActivity(task: TaskRow, next: Activity): Promise<void> {
+    await this.store.transact(async (tx) => {
+      const row = await tx.em.findOneOrFail(TaskSchema, { id: task.id });
+      if (row.state !== 'RUNNING') return;
+      Object.assign(row, { activity: next.activity, activitySource: next.source, activityMessage: next.message, activityAt: new Date() });
+      await tx.em.flush();
+      this.emitTask(tx, row, 'task.activity');
+      await this.sessions.emitSessionIn(tx, task.sessionId);
+    });
+    this.log.info({ task: task.id, activity: next.activity, source: next.source }, 'task activity');
+  }
+
   /** Probes one running task; finishes it if its run has ended. Serialised per session. */
-  private async check(taskId: string): Promise<void> {
+  async check(taskId: string): Promise<void> {
     const entry = this.running.get(taskId);
     const sessionId = entry?.sessionId ?? (await this.store.read().findOne(TaskSchema, { id: taskId }))?.sessionId;
     if (!sessionId || this.stopped) return;
@@ -262,7 +348,9 @@ export class TaskService {
    */
   private afterRunner(task: TaskRow): RunOutcome | undefined {
     if (task.pid === 0) return { kind: 'vanished' };
-    const left = orphanedGroupMembers(task);
+    // A terminal's processes are a session of their own, beside the runner's group.
+    const leader = task.tty ? terminalLeader(task) : 0;
+    const left = [...orphanedGroupMembers(task), ...(leader > 0 ? groupMembers(leader) : [])];
     if (left.length === 0) return this.orphanStops.delete(task.id) ? { kind: 'runner_died' } : { kind: 'vanished' };
     const stop = this.orphanStops.get(task.id);
     const now = Date.now();
@@ -374,10 +462,13 @@ export class TaskService {
     // Only the group of a runner we can still identify (alive, or dead with its group left):
     // never a reused pid, never pid 0 (our own group).
     if (task.pid <= 0 || !probeTaskProcesses(task).alive) return;
-    try {
-      process.kill(-task.pid, signal);
-    } catch (err) {
-      this.log.warn({ err, task: task.id, signal }, 'signalling the task failed');
+    const leader = task.tty ? terminalLeader(task) : 0;
+    for (const group of leader > 0 ? [task.pid, leader] : [task.pid]) {
+      try {
+        process.kill(-group, signal);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ err, task: task.id, signal }, 'signalling the task failed');
+      }
     }
   }
 

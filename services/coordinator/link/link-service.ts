@@ -10,10 +10,12 @@ import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { Projection } from '../projection/projection.js';
 import type { LinkHub } from './link-hub.js';
 import { LinkSession } from './link-session.js';
+import type { TunnelBroker } from './tunnel-broker.js';
 import { planResume, type ResumePlan } from './resume-plan.js';
 
 export interface LinkServiceDeps {
   hub: LinkHub;
+  tunnels: TunnelBroker;
   registry: AgentRegistry;
   projection: Projection;
   /** Asked of every agent in Welcome. */
@@ -41,6 +43,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImplementation {
   const { hub, registry, projection, log } = deps;
   return {
+    tunnel: (requests, context) => deps.tunnels.accept(requests, context),
     async *connect(requests: AsyncIterable<ConnectRequest>, context: CallContext) {
       const incoming = requests[Symbol.asyncIterator]();
       const hello = await readHello(incoming);

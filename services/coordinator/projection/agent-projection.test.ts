@@ -7,7 +7,7 @@ import {
   type Repo,
   type Session,
   type Snapshot,
-  type Task,
+  Task,
 } from '../../../gen/grove/agent/v1/resources.js';
 import { AgentProjection } from './agent-projection.js';
 
@@ -36,6 +36,7 @@ const session = (id: string): Session => ({
   lastError: '',
 });
 const task = (id: string, state: TaskState): Task => ({
+  ...Task.fromPartial({}),
   id,
   sessionId: 's1',
   seq: 1,

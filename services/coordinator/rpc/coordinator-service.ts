@@ -8,7 +8,7 @@ import {
 } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
-import { JobState, SessionState, TaskState } from '../../../gen/grove/agent/v1/resources.js';
+import { JobState, SessionActivity, SessionState, TaskState } from '../../../gen/grove/agent/v1/resources.js';
 import type { Logger } from '../../common/logging.js';
 import { matchesLabels, parseLabels } from '../../common/paging.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
@@ -21,12 +21,16 @@ import type { Projection } from '../projection/projection.js';
 import { agentFacet, type FacetFilter, type IndexedRef } from '../projection/resource-index.js';
 import { LAST_REVISION_TRAILER, WatchEndedError } from '../projection/watch-ended-error.js';
 import { pageFromIndex, pageOf } from './page.js';
+import type { TunnelBroker } from '../link/tunnel-broker.js';
 import { createRouteHandler } from './route-handler.js';
+import { createRoutedStreams } from './routed-streams.js';
 import { toAgentProto, toAgentStatusProto, toEventView, toSessionView } from './views.js';
 
 export interface CoordinatorServiceDeps {
   registry: AgentRegistry;
   hub: LinkHub;
+  /** Carries routed streams (attach, log follow) from agents. */
+  tunnels: TunnelBroker;
   projection: Projection;
   policy: StatusPolicy;
   /** Live changes a watcher may have waiting before it is cut off (RESOURCE_EXHAUSTED). */
@@ -227,13 +231,16 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
         ...(request.repo ? [[repoIdFacet(request.repo), repoNameFacet(request.repo)]] : []),
         ...Object.entries(parseLabels(request.labelSelector)).map(([k, v]) => [labelFacet(k, v)]),
       ];
+      // Activity is derived as the session is shown (UNKNOWN for an agent not heard from), so it filters after the view.
+      const activity = checkedEnumFilter(SessionActivity, request.activity, 'activity') ? request.activity : undefined;
       const revision = projection.revision;
       const scope = scopeCache();
       const { page, nextPageToken } = pageFromIndex(index.sessions, filter, request, (ref: IndexedRef) => {
         const agent = scope(ref.agentId);
         const owner = projection.of(ref.agentId);
         const session = owner?.sessions.get(ref.id);
-        return agent && session && toSessionView(session, agent.record, agent.status, owner?.synced ?? false);
+        const view = agent && session && toSessionView(session, agent.record, agent.status, owner?.synced ?? false);
+        return view && (!activity || view.activity === activity) ? view : undefined;
       });
       return { sessions: page, nextPageToken, revision };
     },
@@ -293,6 +300,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       return { repos: page, nextPageToken, revision };
     },
 
+    ...createRoutedStreams({ registry, hub, projection, policy, tunnels: deps.tunnels, log: log.child({ component: 'streams' }) }),
     route: createRouteHandler({
       registry,
       hub,

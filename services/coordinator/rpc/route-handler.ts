@@ -9,8 +9,8 @@ import type { LinkHub } from '../link/link-hub.js';
 import { nameFacet, type ProjectionIndex } from '../projection/projection-index.js';
 import type { Projection } from '../projection/projection.js';
 import { agentFacet, type ResourceIndex } from '../projection/resource-index.js';
-import { agentMethod, routeKeysOf, withRouteRepo, type OwnedKind } from '../../../wire/agent-methods.js';
-import { chooseAgent, resolveKeys, type RouteCandidate } from '../routing/route-target.js';
+import { agentMethod, routeKeysOf, withRouteRepo, type OwnedKind, type RouteKeys } from '../../../wire/agent-methods.js';
+import { chooseAgent, resolveKeys, type RouteAsk, type RouteCandidate } from '../routing/route-target.js';
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
 /** Trailer naming the agent a routed call went to, on success and failure alike. */
@@ -51,10 +51,10 @@ function ownedIndex(index: ProjectionIndex, kind: OwnedKind): Pick<ResourceIndex
  */
 const MAX_ROUTE_TIMEOUT_MS = 24 * 3_600_000;
 
-export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, context: CallContext) => Promise<RouteResponse> {
-  const { registry, hub, projection, policy, log } = deps;
+/** Chooses the agent a call goes to, from what its request names and what the caller asked. */
+export function agentChooser(deps: Pick<RouteDeps, 'registry' | 'hub' | 'projection' | 'policy'>) {
+  const { registry, hub, projection, policy } = deps;
   const index = projection.index;
-
   const candidates = (): RouteCandidate[] => {
     const now = Date.now();
     return registry.list().map((record) => ({
@@ -70,6 +70,16 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
           !index.repos.scan({ filter: [[agentFacet(record.id)], [nameFacet(idOrName)]] }).next().done),
     }));
   };
+  return (keys: RouteKeys, ask: RouteAsk): RouteCandidate => {
+    // A named agent answers for its own ids; only unnamed calls need the projection's owners.
+    const resolved = ask.agent ? { owners: [], repoNames: [] } : resolveKeys(keys, (kind, id) => ownedIndex(index, kind).ownersOf(id));
+    return chooseAgent(candidates(), ask, resolved);
+  };
+}
+
+export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, context: CallContext) => Promise<RouteResponse> {
+  const { hub, log } = deps;
+  const choose = agentChooser(deps);
 
   return async function route(request, context) {
     const method = agentMethod(request.method);
@@ -97,11 +107,7 @@ export function createRouteHandler(deps: RouteDeps): (request: RouteRequest, con
       labels: parseLabels(request.labelSelector),
       repos: request.hasRepo ? [request.hasRepo] : [],
     };
-    // A named agent answers for its own ids; only unnamed calls need the projection's owners.
-    const resolved = request.agent
-      ? { owners: [], repoNames: [] }
-      : resolveKeys(routeKeysOf(method, decoded), (kind, id) => ownedIndex(index, kind).ownersOf(id));
-    const agent = chooseAgent(candidates(), ask, resolved);
+    const agent = choose(routeKeysOf(method, decoded), ask);
     context.trailer.set(ROUTED_AGENT_TRAILER, agent.id);
 
     const body = withRouteRepo(method, decoded, request.hasRepo) ?? request.request;
