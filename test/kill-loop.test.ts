@@ -9,7 +9,7 @@ import type { AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js'
 import { signalGroup } from './helpers/fixtures.js';
 import { gitSync, makeRepo } from './helpers/git-repo.js';
 import { agentClient } from './helpers/grpc.js';
-import { startAgentProcess, waitFor } from './helpers/processes.js';
+import { pidAlive, startAgentProcess, waitFor } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -163,7 +163,7 @@ async function checkInvariants(client: AgentServiceClient, repoPath: string, led
   const { tasks } = await client.listTasks({ sessionId: '', pageSize: 1000, pageToken: '', state: TaskState.TASK_STATE_RUNNING });
   for (const task of tasks) {
     expect(task.pid, `task ${task.id} RUNNING with no runner recorded`).toBeGreaterThan(0);
-    const alive = existsSync(`/proc/${task.pid}`);
+    const alive = pidAlive(task.pid);
     if (!alive) {
       // It may have ended between the list and the probe: then the agent says so shortly.
       await waitFor(

@@ -50,6 +50,18 @@ export async function waitFor<T>(
  * Starts a built entry point with `--listen 127.0.0.1:0 --ready-file ...` appended and
  * resolves with its bound address once the ready file appears.
  */
+/**
+ * Whether `pid` is a live process. A zombie counts as dead: where pid 1 does not reap
+ * orphans (a CI container), a killed process stays a zombie and still answers kill(pid, 0).
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    return !/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export interface SpawnChoices {
   /** In a process group of its own, so a test can kill the group (signalGroup) as a cgroup kill would. */
   detached?: boolean;

@@ -30,12 +30,21 @@ export function cwdOf(pid: number): string | undefined {
   }
 }
 
-function signalable(pid: number): boolean {
+/**
+ * Whether `pid` names a running process. A zombie is dead: it has exited, and where nothing
+ * reaps orphans (pid 1 of some containers) it would otherwise look alive forever.
+ */
+function running(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -49,12 +58,12 @@ export interface ProcessIdentity {
 export type Liveness = { alive: true } | { alive: false; why: string };
 
 /**
- * Whether the recorded process is still the one running: signalable, same start time
+ * Whether the recorded process is still the one running: running (not a zombie), same start time
  * (not a reused pid), same boot, and, when `directory` is given, with its cwd inside it.
  */
 export function probeProcess(id: ProcessIdentity, directory?: string): Liveness {
   if (id.bootId !== bootId()) return { alive: false, why: 'the machine rebooted' };
-  if (id.pid <= 0 || !signalable(id.pid)) return { alive: false, why: `pid ${id.pid} is gone` };
+  if (id.pid <= 0 || !running(id.pid)) return { alive: false, why: `pid ${id.pid} is gone` };
   const ticks = startTicks(id.pid);
   if (ticks !== id.pidStartTicks) return { alive: false, why: `pid ${id.pid} was reused by another process` };
   if (directory) {
