@@ -9,6 +9,7 @@ import {
   type ReconnectInfo,
 } from '../clients/sdk/index.js';
 import { makeRepo } from './helpers/git-repo.js';
+import { sampleValue, scrape } from './helpers/metrics.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -20,7 +21,10 @@ describe('SDK coordinator watch', () => {
   let agentSdk: AgentClient;
 
   beforeAll(async () => {
-    coordinator = await startCoordinatorProcess({ dataDir: join(tmp.path, 'coordinator'), extraArgs: ['--watch-buffer', '4'] });
+    coordinator = await startCoordinatorProcess({
+      dataDir: join(tmp.path, 'coordinator'),
+      extraArgs: ['--watch-buffer', '4', '--http', '127.0.0.1:0'],
+    });
     agent = await startAgentProcess({
       dataDir: join(tmp.path, 'agent'),
       extraArgs: ['--coordinator', coordinator.address, '--name', 'solo'],
@@ -57,7 +61,9 @@ describe('SDK coordinator watch', () => {
     // Opens the stream; the consumer then reads nothing more while changes happen, until the
     // coordinator has cut it off (its 4-change buffer overflowed once the window filled).
     const first = stream.next();
-    while (!coordinator.stderr().includes('slow watcher cut off')) {
+    const cutOffs = async () =>
+      sampleValue(await scrape(join(tmp.path, 'coordinator'), 'http-address'), 'grove_coordinator_watch_cutoffs_total') ?? 0;
+    while ((await cutOffs()) === 0) {
       expect(names.length, 'the slow watcher was never cut off').toBeLessThan(300);
       const name = `r${names.length}`;
       await agentSdk.addRepo({ path: makeRepo(join(tmp.path, name)), name });

@@ -21,6 +21,8 @@ export interface LinkStatus {
   coordinator: string;
   state: 'disabled' | 'connecting' | 'connected' | 'failing';
   lastError: string;
+  /** Links the coordinator welcomed since the agent started (1 + reconnects). */
+  welcomes: number;
 }
 
 /** The services one agent process is made of, handed to handlers and the link. */

@@ -1,7 +1,11 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { AgentServiceDefinition } from '../../gen/grove/agent/v1/agent_service.js';
+import { startHttpServer } from '../common/http-server.js';
+import { metricsRoute } from '../common/metrics.js';
+import { writeFileAtomically } from '../common/ready.js';
+import { AGENT_METRICS_PREFIX, createAgentMetrics } from './agent-metrics.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
 import { newId } from '../common/ids.js';
 import type { ProfileSpec } from './domain/profiles.js';
@@ -20,6 +24,7 @@ import { StartupError } from '../common/startup-error.js';
 import { groveWorktreesUnder } from './recovery/unknown-worktrees.js';
 import { SyncService } from './sync/sync-service.js';
 import { TaskService } from './tasks/task-service.js';
+import { TaskReads } from './tasks/task-reads.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
 import { recover } from './recovery/recover.js';
 import { takeSnapshot } from './snapshot.js';
@@ -38,6 +43,8 @@ export interface AgentOptions {
   labels?: Record<string, string> | undefined;
   token?: string | undefined;
   tls?: TlsFiles | undefined;
+  /** HOST:PORT for Prometheus `/metrics` over HTTP; its bound address goes to `<dataDir>/metrics-address`. */
+  metrics?: string | undefined;
   /** CA file to verify the coordinator's certificate; set to dial it over TLS. */
   coordinatorCaFile?: string | undefined;
   /** Events kept in the log before compaction. */
@@ -59,6 +66,8 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   address: string;
+  /** Where `/metrics` is served, when `metrics` was given. */
+  metricsAddress: string | undefined;
   identity: AgentIdentity;
   context: AgentContext;
   close(): Promise<void>;
@@ -85,12 +94,6 @@ async function refuseLostDatabase(store: Store, root: string, file: string, acce
     `the worktree root ${root} holds ${found.length} Grove worktree(s) (${listed}) that the database ${file} has no record of: ` +
       'was it deleted or replaced? Restore it, or start with --accept-unknown-worktrees to keep them as orphans (nothing is deleted)',
   );
-}
-
-/** Where tasks reach this agent now (`grove signal`), replaced atomically. */
-function writeAddressFile(file: string, address: string): void {
-  writeFileSync(`${file}.tmp`, address);
-  renameSync(`${file}.tmp`, file);
 }
 
 async function loadIdentity(store: Store, options: AgentOptions): Promise<AgentIdentity> {
@@ -140,14 +143,14 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     repos,
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'sessions' }),
-    activityOf: TaskService.activityOf,
+    activityOf: TaskReads.activityOf,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
   const syncs = new SyncService({
     store,
     repos,
     sessions,
-    isWorking: TaskService.isWorking,
+    isWorking: TaskReads.isWorking,
     log: options.log.child({ component: 'sync' }),
   });
   const tasks = new TaskService({
@@ -187,7 +190,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     locks,
     jobs,
     syncs,
-    link: { coordinator: options.coordinator ?? '', state: options.coordinator ? 'connecting' : 'disabled', lastError: '' },
+    link: { coordinator: options.coordinator ?? '', state: options.coordinator ? 'connecting' : 'disabled', lastError: '', welcomes: 0 },
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
@@ -201,11 +204,14 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
   retryTimer.unref();
   const syncTimer = setInterval(() => void syncs.probeAll(), options.syncProbeMs ?? DEFAULT_SYNC_PROBE_MS);
   syncTimer.unref();
+  const metrics = createAgentMetrics(store, context.link);
   const server = await startGrpcServer({
     listen: options.listen,
     log,
     token: options.token,
     tls: options.tls,
+    // Calls are timed only when someone can read the result: no middleware otherwise.
+    metrics: options.metrics ? { registry: metrics, prefix: AGENT_METRICS_PREFIX } : undefined,
     serviceNames: [AgentServiceDefinition.fullName],
     register: (s) => s.add(AgentServiceDefinition, createAgentServiceImpl(context)),
   });
@@ -220,10 +226,29 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
       log: options.log.child({ component: 'link' }),
     });
   }
-  writeAddressFile(join(dataDir, 'address'), server.address);
-  log.info({ address: server.address, agent: identity.id, name: identity.name, dataDir, worktreeRoot }, 'agent serving');
+  // Where tasks reach this agent now (`grove signal`): it moves with the port across restarts.
+  writeFileAtomically(join(dataDir, 'address'), server.address);
+  const http = options.metrics
+    ? await startHttpServer({
+        listen: options.metrics,
+        log,
+        token: options.token,
+        tls: options.tls,
+        routes: { '/metrics': metricsRoute(metrics) },
+      }).catch(async (err: unknown) => {
+        await link?.close();
+        await server.close();
+        throw err;
+      })
+    : undefined;
+  if (http) writeFileAtomically(join(dataDir, 'metrics-address'), `${http.address}\n`);
+  log.info(
+    { address: server.address, metrics: http?.address, agent: identity.id, name: identity.name, dataDir, worktreeRoot },
+    'agent serving',
+  );
   return {
     address: server.address,
+    metricsAddress: http?.address,
     identity,
     context,
     async close() {
@@ -233,6 +258,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
       await jobs.stop();
       shutdown.abort();
       await link?.close();
+      await http?.close();
       await server.close();
       await orm.close();
       log.info('agent stopped');

@@ -40,6 +40,8 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --profiles FILE           agent profiles of your own (JSON, see \`grove profile ls\`)
   --needs-input-quiet DURATION   a terminal task quiet this long while it reads its terminal
                             is NEEDS_INPUT (default 2s)
+  --metrics HOST:PORT       serve Prometheus /metrics over HTTP here (same token and TLS);
+                            the bound address is written to DATA_DIR/metrics-address
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
@@ -78,6 +80,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
         'sync-probe': { type: 'string' },
         maintenance: { type: 'string' },
         profiles: { type: 'string' },
+        metrics: { type: 'string' },
         'needs-input-quiet': { type: 'string' },
       },
     });
@@ -104,6 +107,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
         retryIntervalMs: optionalDuration(values.maintenance),
         profiles: loadProfiles(values.profiles),
         needsInputQuietMs: optionalDuration(values['needs-input-quiet']),
+        metrics: values.metrics,
         log,
       },
       readyFile: values['ready-file'],

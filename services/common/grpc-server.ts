@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { Registry } from 'prom-client';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import { ServerReflection, ServerReflectionService } from 'nice-grpc-server-reflection';
 import { authInterceptor } from './auth.js';
+import { rpcMetricsMiddleware } from './metrics.js';
 import { withErrorMapping } from './error-mapping.js';
 import { StartupError } from './startup-error.js';
 import { withSafeDecoding } from './request-guard.js';
@@ -45,6 +47,8 @@ export interface GrpcServerOptions {
   log: Logger;
   token?: string | undefined;
   tls?: TlsFiles | undefined;
+  /** Where call durations by method are recorded, under `<prefix>_rpc_duration_seconds`. */
+  metrics?: { registry: Registry; prefix: string } | undefined;
   /** Fully-qualified names of the services registered, for reflection and health. */
   serviceNames: string[];
   /** Registers the service implementations; every handler's errors are mapped to statuses. */
@@ -75,9 +79,10 @@ function loadDescriptorSet(): Uint8Array {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   // Without a token there is nothing to check: no auth layer on every call's path.
-  const server = options.token
+  const bare = options.token
     ? createServer({ ...SERVER_OPTIONS, interceptors: [authInterceptor(options.token, options.log)] } as ChannelOptions)
     : createServer(SERVER_OPTIONS);
+  const server = options.metrics ? bare.use(rpcMetricsMiddleware(options.metrics.registry, options.metrics.prefix)) : bare;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
   server.add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]));

@@ -5,12 +5,15 @@ import { renameSync, writeFileSync } from 'node:fs';
  * `readyFile` when given, so scripts using port 0 never read a half-written file.
  */
 export function announceReady(address: string, readyFile: string | undefined): void {
-  if (readyFile) {
-    const temp = `${readyFile}.${process.pid}.tmp`;
-    writeFileSync(temp, `${address}\n`);
-    renameSync(temp, readyFile);
-  }
+  if (readyFile) writeFileAtomically(readyFile, `${address}\n`);
   process.stdout.write(`${address}\n`);
+}
+
+/** Replaces `file` with `text` in one step (write + rename): readers see the old or the new. */
+export function writeFileAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, file);
 }
 
 /** Runs `close` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CoordinatorServiceDefinition } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import { LinkServiceDefinition } from '../../gen/grove/link/v1/link.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
@@ -19,6 +19,10 @@ import { CommandAudit } from './store/command-audit.js';
 import { nextGeneration, revisionBase } from './store/generation.js';
 import { initOrm } from './store/orm.js';
 import { startHoldingDataDir } from '../common/data-dir-lock.js';
+import { startHttpServer } from '../common/http-server.js';
+import { metricsRoute } from '../common/metrics.js';
+import { writeFileAtomically } from '../common/ready.js';
+import { COORDINATOR_METRICS_PREFIX, CoordinatorMetrics } from './coordinator-metrics.js';
 
 export interface CoordinatorOptions {
   listen: string;
@@ -38,11 +42,15 @@ export interface CoordinatorOptions {
   watchHistory?: number | undefined;
   /** How long a routed call waits for its agent when the client does not say (default 30s). */
   routeTimeoutMs?: number | undefined;
+  /** HOST:PORT of the HTTP face (`/metrics`); none when unset. Its bound address goes to `<dataDir>/http-address`. */
+  http?: string | undefined;
   log: Logger;
 }
 
 export interface RunningCoordinator {
   address: string;
+  /** Where `/metrics` is served, when `http` was given. */
+  httpAddress: string | undefined;
   /** Open links; `links.sendCommand(...)` runs an AgentService method on a linked agent. */
   links: LinkHub;
   registry: AgentRegistry;
@@ -114,11 +122,14 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
     Math.max(50, Math.min(1000, policy.graceMs / 4)),
   );
   sweep.unref();
+  const metrics = new CoordinatorMetrics({ registry, statusOf, projection });
   const server = await startGrpcServer({
     listen: options.listen,
     log,
     token: options.token,
     tls: options.tls,
+    // Calls are timed only when someone can read the result: no middleware otherwise.
+    metrics: options.http ? { registry: metrics.registry, prefix: COORDINATOR_METRICS_PREFIX } : undefined,
     serviceNames: [CoordinatorServiceDefinition.fullName, LinkServiceDefinition.fullName],
     register: (s) => {
       s.add(
@@ -131,6 +142,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
           policy,
           watchBuffer,
           routeTimeoutMs: options.routeTimeoutMs,
+          onWatchCut: () => metrics.watchCutOff(),
           shutdown: shutdown.signal,
           log: options.log.child({ component: 'api' }),
         }),
@@ -146,15 +158,33 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
           graceMs: policy.graceMs,
           shutdown: shutdown.signal,
           onAgentChanged,
+          onLinkJoined: (how) => metrics.linkJoined(how),
           token: options.token,
           log: options.log.child({ component: 'link' }),
         }),
       );
     },
   });
-  log.info({ address: server.address, dataDir, generation, heartbeatMs, watchBuffer, ...policy }, 'coordinator serving');
+  const http = options.http
+    ? await startHttpServer({
+        listen: options.http,
+        log,
+        token: options.token,
+        tls: options.tls,
+        routes: { '/metrics': metricsRoute(metrics.registry) },
+      }).catch(async (err: unknown) => {
+        await server.close();
+        throw err;
+      })
+    : undefined;
+  if (http) writeFileAtomically(join(dataDir, 'http-address'), `${http.address}\n`);
+  log.info(
+    { address: server.address, http: http?.address, dataDir, generation, heartbeatMs, watchBuffer, ...policy },
+    'coordinator serving',
+  );
   return {
     address: server.address,
+    httpAddress: http?.address,
     links,
     registry,
     projection,
@@ -162,6 +192,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
       // Links first: they would otherwise hold the server's graceful shutdown open.
       clearInterval(sweep);
       shutdown.abort();
+      await http?.close();
       links.closeAll('coordinator shutting down');
       await server.close();
       await registry.close();

@@ -23,6 +23,8 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
                             RESOURCE_EXHAUSTED (default 1000)
   --watch-history N         changes kept for watchers to resume from (default 10000)
   --route-timeout DURATION  how long a routed call waits for its agent by default (default 30s)
+  --http HOST:PORT          also serve HTTP here: /metrics (Prometheus); same token and TLS;
+                            the bound address is written to DATA_DIR/http-address
   --ready-file FILE         also write the bound address here (atomically)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
 
@@ -42,6 +44,7 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         'watch-buffer': { type: 'string' },
         'watch-history': { type: 'string' },
         'route-timeout': { type: 'string' },
+        http: { type: 'string' },
       },
     });
     const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
@@ -56,6 +59,7 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
         watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
         routeTimeoutMs: optionalDuration(values['route-timeout']),
+        http: values.http,
         log,
       },
       readyFile: values['ready-file'],

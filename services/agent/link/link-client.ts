@@ -66,7 +66,8 @@ export function startLink(options: LinkOptions): RunningLink {
             log,
             onWelcome: () => {
               welcomedAt = Date.now();
-              Object.assign(options.context.link, { state: 'connected', lastError: '' });
+              const link = options.context.link;
+              Object.assign(link, { state: 'connected', lastError: '', welcomes: link.welcomes + 1 });
             },
           },
           signal,

@@ -91,19 +91,19 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
       return { task: await ctx.tasks.start(request) };
     },
     async getTask(request) {
-      return ctx.tasks.get(request.id);
+      return ctx.tasks.reads.get(request.id);
     },
     async listTasks(request) {
-      return ctx.tasks.list(request);
+      return ctx.tasks.reads.list(request);
     },
     async cancelTask(request) {
       return { task: await ctx.tasks.cancel(request.id) };
     },
     async readTaskLog(request) {
-      return ctx.tasks.readLog(request.id, request.offset, request.limit);
+      return ctx.tasks.reads.readLog(request.id, request.offset, request.limit);
     },
     async *followTaskLog(request, context: CallContext) {
-      yield* ctx.tasks.followLog(request.id, request.offset, AbortSignal.any([context.signal, ctx.shutdown]));
+      yield* ctx.tasks.reads.followLog(request.id, request.offset, AbortSignal.any([context.signal, ctx.shutdown]));
     },
     async *attachTask(requests, context: CallContext) {
       const incoming = requests[Symbol.asyncIterator]();

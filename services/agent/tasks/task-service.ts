@@ -3,19 +3,16 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Profile, StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
-import { SessionState, TaskState, WorktreeState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
-import { checkedEnumFilter } from '../../common/enum-filter.js';
-import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
-import { isWellFormedId, newId } from '../../common/ids.js';
+import { SessionState, WorktreeState, type RecoverySummary, type Task } from '../../../gen/grove/agent/v1/resources.js';
+import { failedPrecondition, notFound } from '../../common/errors.js';
+import { newId } from '../../common/ids.js';
 import { KeyedMutex } from '../../common/keyed-mutex.js';
 import type { Logger } from '../../common/logging.js';
-import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import type { TaskEventType } from '../domain/event-types.js';
 import { mergeProfiles, type ProfileSpec } from '../domain/profiles.js';
-import { DEFAULT_QUIET_MS, sessionActivity, STARTED, type Activity, type TaskActivityName } from '../domain/task-activity.js';
+import { DEFAULT_QUIET_MS, STARTED, type Activity } from '../domain/task-activity.js';
 import { finalTaskState, isFinished, nextTaskState, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
 import {
@@ -29,8 +26,9 @@ import {
 import type { SessionService } from '../sessions/session-service.js';
 import { TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
-import { taskResource, taskStateFromProto, toTaskProto } from './task-mapper.js';
-import { logTail, MAX_LOG_READ, readLogChunk } from './task-logs.js';
+import { taskResource, toTaskProto } from './task-mapper.js';
+import { TaskReads } from './task-reads.js';
+import { logTail } from './task-logs.js';
 import { applyProfile, toProfileProto } from './task-profiles.js';
 import { checkQueueRoom, validateTaskRequest } from './task-request.js';
 import { checkTerminalRequest, hashSecret, TaskTerminals, terminalLeader } from './task-terminals.js';
@@ -88,6 +86,8 @@ export class TaskService {
   private readonly profiles: ProfileSpec[];
   private readonly agentAddressFile: string;
   readonly terminals: TaskTerminals;
+  /** Reads of tasks and their logs; they never change anything. */
+  readonly reads: TaskReads;
   private monitor: NodeJS.Timeout | undefined;
   private monitorTicks = 0;
   private stopped = false;
@@ -105,10 +105,11 @@ export class TaskService {
     this.onTaskEnded = options.onTaskEnded ?? (() => undefined);
     this.profiles = options.profiles ?? mergeProfiles([]);
     this.agentAddressFile = options.agentAddressFile ?? '';
+    this.reads = new TaskReads(this.store, this.sessions);
     this.terminals = new TaskTerminals({
       store: this.store,
       log: this.log,
-      find: (id) => this.find(id),
+      find: (id) => this.reads.find(id),
       settle: (id) => this.check(id),
       recordActivity: (task, next) => this.recordActivity(task, next),
       quietMs: options.needsInputQuietMs ?? DEFAULT_QUIET_MS,
@@ -118,17 +119,6 @@ export class TaskService {
 
   listProfiles(): Profile[] {
     return this.profiles.map(toProfileProto);
-  }
-
-  /** Session activity comes from here: WORKING iff a task of the session is RUNNING. */
-  static async isWorking(em: EntityManager, sessionId: string): Promise<boolean> {
-    return (await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0;
-  }
-
-  /** A session's activity: NEEDS_INPUT if a running task waits for a person, else WORKING if one runs. */
-  static async activityOf(em: EntityManager, sessionId: string): Promise<TaskActivityName> {
-    const running = await em.find(TaskSchema, { sessionId, state: 'RUNNING' }, { fields: ['activity'] });
-    return sessionActivity(running.map((t) => t.activity || 'WORKING'));
   }
 
   // ---- start ----------------------------------------------------------------------------
@@ -425,9 +415,9 @@ export class TaskService {
 
   /** QUEUED: CANCELLED at once. RUNNING: SIGTERM to the process group, SIGKILL after the grace. */
   async cancel(id: string): Promise<Task> {
-    const task = await this.find(id);
+    const task = await this.reads.find(id);
     return this.mutex.run(task.sessionId, async () => {
-      const row = await this.find(id);
+      const row = await this.reads.find(id);
       if (row.state === 'QUEUED') {
         await this.store.transact(async (tx) => {
           const fresh = await tx.em.findOneOrFail(TaskSchema, { id });
@@ -454,7 +444,7 @@ export class TaskService {
         }, this.cancelGraceMs).unref();
         this.log.info({ task: id, pid: row.pid }, 'task cancel requested');
       }
-      return toTaskProto(await this.find(id));
+      return toTaskProto(await this.reads.find(id));
     });
   }
 
@@ -469,61 +459,6 @@ export class TaskService {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ err, task: task.id, signal }, 'signalling the task failed');
       }
-    }
-  }
-
-  // ---- read -----------------------------------------------------------------------------
-
-  async get(id: string): Promise<Task> {
-    return toTaskProto(await this.find(id));
-  }
-
-  private async find(id: string): Promise<TaskRow> {
-    if (!id) throw invalidArgument('TASK_REQUIRED', 'a task id is required');
-    if (!isWellFormedId('tsk', id)) throw invalidArgument('BAD_TASK_ID', `"${id.slice(0, 64)}" is not a task id`);
-    const row = await this.store.read().findOne(TaskSchema, { id });
-    if (!row) throw notFound('TASK_NOT_FOUND', `no task "${id}" on this agent`);
-    return row;
-  }
-
-  async list(request: { sessionId: string; pageSize: number; pageToken: string; state: number }) {
-    const size = pageSize(request.pageSize);
-    const after = decodePageToken(request.pageToken);
-    const state = checkedEnumFilter(TaskState, request.state, 'state') ? taskStateFromProto(request.state) : undefined;
-    if (request.sessionId) await this.sessions.get(request.sessionId);
-    return this.store.readConsistent(async (em) => {
-      const rows = await em.find(
-        TaskSchema,
-        {
-          ...(request.sessionId ? { sessionId: request.sessionId } : {}),
-          ...(state ? { state } : {}),
-          ...(after ? { id: { $gt: after } } : {}),
-        },
-        { orderBy: { id: 'asc' }, limit: size + 1 },
-      );
-      const { page, nextPageToken } = takePage(rows, size, (t) => t.id);
-      return { tasks: page.map(toTaskProto), nextPageToken };
-    });
-  }
-
-  /** Reads the log from a logical offset (bytes since the task began, dropped head included). */
-  async readLog(id: string, offset: number, limit: number): Promise<{ data: Buffer; nextOffset: number; eof: boolean }> {
-    if (offset < 0 || limit < 0) throw invalidArgument('BAD_RANGE', 'offset and limit must not be negative');
-    const task = await this.find(id);
-    return readLogChunk(task, offset, Math.min(limit || 64 * 1024, MAX_LOG_READ));
-  }
-
-  /** Streams the log from `offset` until the task has ended and everything was sent. */
-  async *followLog(id: string, offset: number, signal: AbortSignal): AsyncGenerator<{ data: Buffer; offset: number }> {
-    let cursor = offset;
-    await this.find(id);
-    while (!signal.aborted) {
-      const task = await this.find(id);
-      const chunk = readLogChunk(task, cursor, MAX_LOG_READ);
-      if (chunk.data.length > 0) yield { data: chunk.data, offset: cursor };
-      cursor = chunk.nextOffset;
-      if (chunk.eof) return;
-      if (chunk.data.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
   }
 

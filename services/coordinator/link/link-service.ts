@@ -26,6 +26,8 @@ export interface LinkServiceDeps {
   shutdown: AbortSignal;
   /** The agent linked or unlinked: watchers hear of it. */
   onAgentChanged: (agentId: string) => void;
+  /** Called once per accepted link with how it joins (counted in the metrics). */
+  onLinkJoined?: ((how: string) => void) | undefined;
   /** The shared secret agents must prove they hold (in-stream: see link.proto); none on loopback setups. */
   token?: string | undefined;
   log: Logger;
@@ -93,6 +95,7 @@ export function createLinkServiceImpl(deps: LinkServiceDeps): LinkServiceImpleme
       deps.onAgentChanged(agentId);
       const plan = planResume(projection.state(agentId), hello);
       registry.joined(agentId, plan.why);
+      deps.onLinkJoined?.(plan.why);
       // Until its snapshot arrives the old projection is served as is, but nothing may be
       // applied on top of it, and a link that drops before the snapshot must ask again.
       if (plan.wantSnapshot) projection.invalidate(agentId);

@@ -37,6 +37,8 @@ export interface CoordinatorServiceDeps {
   watchBuffer?: number | undefined;
   /** How long a routed call waits for its agent when the client does not say. */
   routeTimeoutMs?: number | undefined;
+  /** Called for each watcher cut off for falling behind (counted in the metrics). */
+  onWatchCut?: (() => void) | undefined;
   /** Aborted when the coordinator shuts down: watches end. */
   shutdown: AbortSignal;
   log: Logger;
@@ -136,8 +138,10 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
       const wanted = watchFilter(request);
       const options = {
         buffer: deps.watchBuffer,
-        onCut: (err: WatchEndedError) =>
-          log.warn({ peer: context.peer, lastRevision: err.lastRevision, err: err.message }, 'slow watcher cut off'),
+        onCut: (err: WatchEndedError) => {
+          deps.onWatchCut?.();
+          log.warn({ peer: context.peer, lastRevision: err.lastRevision, err: err.message }, 'slow watcher cut off');
+        },
       };
       let subscription: ChangeSubscription | undefined;
       try {
