@@ -18,6 +18,7 @@ import { startAgent, type RunningAgent } from '../services/agent/agent.js';
 import { createLogger } from '../services/common/logging.js';
 import { Arrivals } from './coordinator-arrivals.js';
 import { startFleet, type Fleet } from './coordinator-fleet.js';
+import { until } from './fixtures.js';
 
 export interface RigOptions {
   agents: number;
@@ -55,16 +56,6 @@ export interface CoordinatorRig {
 }
 
 const COORDINATOR_MAIN = fileURLToPath(new URL('../services/coordinator/main.js', import.meta.url));
-
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function spawnCoordinator(dataDir: string): { child: ChildProcess; ready: Promise<string> } {
   const readyFile = join(dataDir, 'ready');

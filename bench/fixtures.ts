@@ -8,6 +8,17 @@ import { createLogger } from '../services/common/logging.js';
 
 export const execFileAsync = promisify(execFile);
 
+/** Polls `check` until it answers a value; fails after `timeoutMs` naming `what`. */
+export async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'Bench',

@@ -9,6 +9,7 @@ import { recoveryBench } from './recovery.js';
 import { sdkUnaryBench } from './sdk-unary.js';
 import { sessionCreateBench } from './session-create.js';
 import { taskStartBench } from './task-start.js';
+import { terminalEchoBench } from './terminal-echo.js';
 import { summarize } from './stats.js';
 
 /** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
@@ -20,6 +21,7 @@ const BENCHES: readonly Bench[] = [
   jobSubmitBench,
   jobDrainBench,
   coordinatorBench,
+  terminalEchoBench,
 ];
 
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.
@@ -31,8 +33,12 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '300' },
     rounds: { type: 'string', default: '20' },
     out: { type: 'string', default: RESULTS },
+    // One benchmark by name (e.g. --only terminal-echo); all of them by default.
+    only: { type: 'string' },
   },
 });
+const chosen = values.only ? BENCHES.filter((b) => b.name === values.only) : BENCHES;
+if (chosen.length === 0) throw new Error(`--only ${values.only}: no such benchmark (${BENCHES.map((b) => b.name).join(', ')})`);
 function positiveInteger(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${text}"`);
@@ -45,7 +51,7 @@ const options = {
 };
 
 const rows: ResultRow[] = [];
-for (const bench of BENCHES) {
+for (const bench of chosen) {
   const setup = await bench.setup();
   try {
     const cases = [setup.baseline, ...setup.cases];

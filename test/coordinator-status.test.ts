@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AgentStatus,
   CoordinatorServiceDefinition,
@@ -10,23 +10,26 @@ import {
 import { SessionActivity, SessionState } from '../gen/grove/agent/v1/resources.js';
 import { AgentServiceDefinition } from '../gen/grove/agent/v1/agent_service.js';
 import { makeRepo } from './helpers/git-repo.js';
+import { scrape } from './helpers/metrics.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('coordinator agent status', () => {
   const tmp = tempDir();
-  const coordinatorDir = join(tmp.path, 'coordinator');
-  const agentDir = join(tmp.path, 'agent');
+  // Each test has a coordinator and an agent of its own, in directories of its own.
+  let testDir = '';
+  let tests = 0;
+  const coordinatorDir = () => join(testDir, 'coordinator');
+  const agentDir = () => join(testDir, 'agent');
   const channels: Channel[] = [];
   let coordinator: ServiceProcess | undefined;
   let agent: ServiceProcess | undefined;
   let client: CoordinatorServiceClient;
-  let agentId = '';
 
   const startCoordinator = async (grace: string, ttl: string) => {
     coordinator = await startCoordinatorProcess({
-      dataDir: coordinatorDir,
-      extraArgs: ['--agent-grace', grace, '--agent-ttl', ttl, '--heartbeat', '200ms'],
+      dataDir: coordinatorDir(),
+      extraArgs: ['--agent-grace', grace, '--agent-ttl', ttl, '--heartbeat', '200ms', '--http', '127.0.0.1:0'],
     });
     const channel = createChannel(coordinator.address);
     channels.push(channel);
@@ -35,7 +38,7 @@ describe('coordinator agent status', () => {
   };
   const startAgent = async () => {
     agent = await startAgentProcess({
-      dataDir: agentDir,
+      dataDir: agentDir(),
       extraArgs: ['--coordinator', coordinator!.address, '--name', 'beta'],
     });
     return agent;
@@ -45,19 +48,22 @@ describe('coordinator agent status', () => {
     return found?.status === status ? found : undefined;
   };
 
-  afterAll(async () => {
+  beforeEach(() => {
+    testDir = join(tmp.path, `t${++tests}`);
+  });
+  afterEach(async () => {
     agent?.child.kill('SIGCONT');
-    for (const channel of channels) channel.close();
+    for (const channel of channels.splice(0)) channel.close();
     await agent?.stop();
     await coordinator?.stop();
-    tmp.remove();
+    agent = coordinator = undefined;
   });
+  afterAll(() => tmp.remove());
 
   it('is CONNECTED while heartbeats flow, DISCONNECTED once the agent stops, UNKNOWN after the TTL', async () => {
     await startCoordinator('1s', '2s');
     await startAgent();
-    const connected = await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED');
-    agentId = connected.id;
+    const { id: agentId } = await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED');
     // An idle agent stays CONNECTED well past the grace period: heartbeats keep it alive.
     const watchUntil = Date.now() + 1500;
     while (Date.now() < watchUntil) {
@@ -100,6 +106,12 @@ describe('coordinator agent status', () => {
   });
 
   it('keeps the registry across a coordinator restart, deriving status from the persisted last-seen', async () => {
+    await startCoordinator('1s', '2s');
+    await startAgent();
+    const { id: agentId } = await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED');
+    await agent!.stop();
+    await waitFor(async () => (await client.getAgent({ agent: agentId })).linkEnded || undefined, 'the unlink');
+    await waitFor(statusIs(AgentStatus.AGENT_STATUS_UNKNOWN), 'UNKNOWN past the TTL');
     const before = await client.getAgent({ agent: agentId });
     await coordinator!.kill();
     // A longer TTL after the restart: the same last-seen now derives DISCONNECTED...
@@ -118,6 +130,9 @@ describe('coordinator agent status', () => {
   });
 
   it('demotes a frozen agent whose link is still open, and ends that link so the agent redials', async () => {
+    await startCoordinator('1s', '2s');
+    await startAgent();
+    const { id: agentId } = await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED');
     agent!.child.kill('SIGSTOP');
     try {
       await waitFor(statusIs(AgentStatus.AGENT_STATUS_DISCONNECTED), 'DISCONNECTED while frozen', 5000);
@@ -129,10 +144,9 @@ describe('coordinator agent status', () => {
       agent!.child.kill('SIGCONT');
     }
     await waitFor(statusIs(AgentStatus.AGENT_STATUS_CONNECTED), 'CONNECTED after thawing');
-    const links = coordinator!
-      .stderr()
-      .split('\n')
-      .filter((line) => line.includes('"msg":"agent linked"'));
-    expect(links.length).toBe(2);
+    // Exactly one redial: the coordinator accepted two links from the agent in all.
+    const metrics = await scrape(coordinatorDir(), 'http-address');
+    const joins = metrics.filter((s) => s.name === 'grove_coordinator_link_joins_total').reduce((sum, s) => sum + s.value, 0);
+    expect(joins).toBe(2);
   });
 });

@@ -2,7 +2,7 @@ import { delay } from 'abort-controller-x';
 import type { FollowTaskLogResponse } from '@grove/sdk/proto/agent/v1/agent_service.js';
 import { backoffDelay, GroveClientError, Status, type AgentCaller } from '@grove/sdk';
 
-// A routed caller cannot stream: it polls ReadTaskLog this often while the task is quiet.
+// Between a follow stream that ended early (the agent restarting) and the next one.
 const POLL_MS = 200;
 
 // The agent restarting or the link dropping: the log is still there once it is back, and
@@ -21,8 +21,9 @@ export interface CopyTaskLogOptions {
 }
 
 /**
- * Copies a task's log from its beginning, every byte exactly once: directly with
- * FollowTaskLog, or by paging ReadTaskLog (which is all a coordinator can route). A dropped
+ * Copies a task's log from its beginning, every byte exactly once: with FollowTaskLog
+ * (direct, or through the coordinator's tunnel) when following, else by paging ReadTaskLog
+ * (routed like any unary call). A dropped
  * stream or an unreachable agent is retried from the last offset with backoff; the copy is
  * done only when the agent says the log ended (the task finished and all was read).
  */
@@ -38,9 +39,14 @@ export async function copyTaskLog(caller: AgentCaller, id: string, options: Copy
   };
   for (;;) {
     try {
-      if (follow && caller.kind === 'direct') {
-        // Ends at the end of the log, or early when the agent shuts down: the read below tells which.
-        for await (const chunk of caller.agent.followTaskLog({ id, offset }, { signal })) take(chunk.data, chunk.offset);
+      if (follow) {
+        // Ends at the end of the log, or early when the agent shuts down: the read below tells
+        // which. Through a coordinator the stream rides a tunnel of its own from the agent.
+        const chunks =
+          caller.kind === 'direct'
+            ? caller.agent.followTaskLog({ id, offset }, { signal })
+            : caller.coordinator.followTaskLog({ id, offset }, { signal });
+        for await (const chunk of chunks) take(chunk.data, chunk.offset);
       }
       const { response } = await caller.call('readTaskLog', { id, offset }, {}, { signal });
       // A head dropped by the agent's log cap moves the start forward: nextOffset is exact.

@@ -254,7 +254,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     async close() {
       clearInterval(retryTimer);
       clearInterval(syncTimer);
-      tasks.stop();
+      await tasks.stop();
       await jobs.stop();
       shutdown.abort();
       await link?.close();

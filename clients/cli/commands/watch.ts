@@ -2,6 +2,7 @@ import { Event } from '@grove/sdk/proto/agent/v1/resources.js';
 import { WatchResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
 import type { CoordinatorClient, ReconnectInfo } from '@grove/sdk';
 import { expectPositionals, integerFlag, parseVerbArgs } from '../args.js';
+import { UsageError } from '../usage-error.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
 import { withAgent, withCoordinator } from '../connect.js';
@@ -44,7 +45,13 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
  * On a terminal, `watch --coordinator` is a table of every session, redrawn as changes
  * arrive. `limit` counts changes after the initial snapshot.
  */
-async function liveSessionTable(coordinator: CoordinatorClient, io: CliIo, signal: AbortSignal, limit: number): Promise<void> {
+async function liveSessionTable(
+  coordinator: CoordinatorClient,
+  io: CliIo,
+  signal: AbortSignal,
+  limit: number,
+  agent: string,
+): Promise<void> {
   const board = new SessionBoard();
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
@@ -54,7 +61,7 @@ async function liveSessionTable(coordinator: CoordinatorClient, io: CliIo, signa
   };
   let remaining = limit;
   try {
-    const stream = coordinator.watch({ initialSnapshot: true, kinds: ['agent', 'session'] }, { signal });
+    const stream = coordinator.watch({ initialSnapshot: true, agent, kinds: ['agent', 'session'] }, { signal });
     for await (const response of stream) {
       const live = board.ready;
       board.apply(response);
@@ -69,25 +76,30 @@ async function liveSessionTable(coordinator: CoordinatorClient, io: CliIo, signa
 
 const watch: Command = {
   path: ['watch'],
-  synopsis: 'watch [--after REV] [--limit N]',
+  synopsis: 'watch [--after REV] [--limit N] [--coordinator ADDR [--on AGENT]]',
   summary: "stream the agent's events (the coordinator's with --coordinator)",
   usage: verbUsage(
-    'watch [--after REV] [--limit N]',
+    'watch [--after REV] [--limit N] [--coordinator ADDR [--on AGENT]]',
     `Streams events: the retained backlog after REV, then live ones, until interrupted. Against
 an agent the stream resumes by itself after a dropped connection or an agent restart,
 without gaps or repeats. With --coordinator it streams the coordinator's projection: a
 snapshot of the current state then its changes, or only the changes after --after REV;
 on a terminal (without --json) that is a table of every agent's sessions (AGENT SESSION
-BRANCH STATE ACTIVITY) redrawn as they change.`,
+BRANCH STATE ACTIVITY) redrawn as they change. --on AGENT keeps to one agent's changes:
+the coordinator's projection of that agent, resumable like the rest (no tunnel needed).`,
     `  --after REV  only events with a revision greater than REV (agent default 0: the whole log)
   --limit N    exit after N events (default 0: no limit; for the table, N changes after
-               the snapshot)`,
+               the snapshot)
+  --on AGENT   with --coordinator: only this agent's changes (id or name)`,
   ),
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, {
       after: { type: 'string' },
       limit: { type: 'string' },
+      on: { type: 'string' },
     });
+    if (values.on !== undefined && !values.coordinator) throw new UsageError('watch: --on AGENT goes with --coordinator');
+    const agent = values.on ?? '';
     expectPositionals('watch', positionals, []);
     const after = integerFlag('after', values.after, 0);
     const fromStart = values.after === undefined;
@@ -97,7 +109,7 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
     try {
       if (values.coordinator && io.isTTY && !values.json) {
         await withCoordinator(coordinatorTarget(values, io), (coordinator) =>
-          liveSessionTable(coordinator, io, interrupt.signal, remaining),
+          liveSessionTable(coordinator, io, interrupt.signal, remaining, agent),
         );
         return;
       }
@@ -105,7 +117,7 @@ BRANCH STATE ACTIVITY) redrawn as they change.`,
         await withCoordinator(coordinatorTarget(values, io), async (coordinator) => {
           // Coordinator revisions are not small integers from 1: without --after, start from
           // a snapshot of the current state rather than from a revision it never had.
-          const request = fromStart ? { initialSnapshot: true } : { fromRevision: after };
+          const request = fromStart ? { initialSnapshot: true, agent } : { fromRevision: after, agent };
           const stream = coordinator.watch(request, { signal: interrupt.signal });
           for await (const response of stream) {
             if (values.json) io.outExact(formatJsonLine(WatchResponse.toJSON(response)));

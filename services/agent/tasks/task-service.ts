@@ -91,6 +91,8 @@ export class TaskService {
   private monitor: NodeJS.Timeout | undefined;
   private monitorTicks = 0;
   private stopped = false;
+  /** Probes running now (check), so stop() can wait for them. */
+  private readonly probing = new Set<Promise<void>>();
 
   constructor(options: TaskServiceOptions) {
     this.store = options.store;
@@ -316,11 +318,19 @@ export class TaskService {
 
   /** Probes one running task; finishes it if its run has ended. Serialised per session. */
   async check(taskId: string): Promise<void> {
+    if (this.stopped) return;
+    const probing = this.probe(taskId);
+    this.probing.add(probing);
+    await probing.finally(() => this.probing.delete(probing));
+  }
+
+  private async probe(taskId: string): Promise<void> {
     const entry = this.running.get(taskId);
     const sessionId = entry?.sessionId ?? (await this.store.read().findOne(TaskSchema, { id: taskId }))?.sessionId;
     if (!sessionId || this.stopped) return;
     await this.mutex
       .run(sessionId, async () => {
+        if (this.stopped) return;
         const task = await this.store.read().findOne(TaskSchema, { id: taskId });
         if (!task || task.state !== 'RUNNING') return;
         const outcome = this.readOutcome(task) ?? (probeProcess(task).alive ? undefined : this.afterRunner(task));
@@ -496,9 +506,11 @@ export class TaskService {
   }
 
   /** Stops probing and scheduling; running tasks keep running (their runners are detached). */
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.monitor);
+    // Probes in flight finish before the database closes under them.
+    await Promise.all(this.probing);
   }
 
   private emitTask(tx: Tx, row: TaskRow, type: TaskEventType): void {
