@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createChannel, createClient, Status, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentServiceClient, AttachTaskRequest, AttachTaskResponse } from '../gen/grove/agent/v1/agent_service.js';
 import { TaskState, type Repo, type Session, type Task } from '../gen/grove/agent/v1/resources.js';
@@ -11,7 +11,7 @@ import {
 } from '../gen/grove/coordinator/v1/coordinator_service.js';
 import { groveLive } from './helpers/cli.js';
 import { makeRepo } from './helpers/git-repo.js';
-import { agentClient, coordinatorClient } from './helpers/grpc.js';
+import { agentClient, coordinatorClient, expectStatus } from './helpers/grpc.js';
 import { sampleValue, scrape } from './helpers/metrics.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { tempDir } from './helpers/temp.js';
@@ -64,13 +64,8 @@ describe('terminals under load, through the coordinator', () => {
       extraArgs: ['--heartbeat', '250ms', '--agent-grace', '3s', '--http', '127.0.0.1:0'],
     });
     ({ client: coord } = coordinatorClient(coordinator.address));
-    agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--coordinator', coordinator.address] });
-    ({ client, channel } = agentClient(agent.address));
+    await startAgent();
     repo = (await client.addRepo({ path: makeRepo(join(tmp.path, 'repo')), name: 'repo' })).repo!;
-    await waitFor(
-      async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED),
-      'the agent to link',
-    );
   });
   afterAll(async () => {
     channel?.close();
@@ -78,6 +73,15 @@ describe('terminals under load, through the coordinator', () => {
     await coordinator?.stop();
     tmp.remove();
   });
+
+  async function startAgent() {
+    agent = await startAgentProcess({ dataDir: join(tmp.path, 'agent'), extraArgs: ['--coordinator', coordinator.address] });
+    ({ client, channel } = agentClient(agent.address));
+    await waitFor(
+      async () => (await coord.listAgents({})).agents.find((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED),
+      'the agent to link',
+    );
+  }
 
   async function newSession(): Promise<Session> {
     const request = { repoIds: [repo.id], branch: `load${++branches}`, base: '', title: '', labels: {}, requestId: '' };
@@ -167,6 +171,54 @@ describe('terminals under load, through the coordinator', () => {
       'the flood to end',
     );
     expect((await client.getTask({ id: echo.id })).state).toBe(TaskState.TASK_STATE_SUCCEEDED);
+  });
+
+  it('a dropped client leaves the task alone; a dropped link ends the attach UNAVAILABLE, and a new attach works after', async () => {
+    const echo = await startTty([process.execPath, join(FIXTURES, 'echo-terminal.mjs')]);
+    const attach = (signal: AbortSignal) => {
+      const requests = requestQueue(open(echo.id));
+      const responses = coord.attachTask(requests.stream(), { signal })[Symbol.asyncIterator]();
+      let screen = '';
+      const reading = (async () => {
+        for (;;) {
+          const next: IteratorResult<AttachTaskResponse> = await responses.next();
+          if (next.done) return next.value;
+          const message = next.value.message;
+          if (message?.$case === 'replay' || message?.$case === 'output') screen += message.value.toString();
+          if (message?.$case === 'exited') return message.value;
+        }
+      })();
+      return { requests, reading, screen: () => screen };
+    };
+
+    // A client that goes away mid-attach: the task neither notices nor stops.
+    const leaving = new AbortController();
+    const first = attach(leaving.signal);
+    await waitFor(() => first.screen().includes('ready') || undefined, 'the first attach');
+    leaving.abort();
+    await first.reading.catch(() => undefined);
+    await client.sendTaskInput({ taskId: echo.id, data: Buffer.from('still here\r') });
+    await waitFor(
+      async () =>
+        (await client.readTaskLog({ id: echo.id, offset: 0, limit: 0 })).data.toString().includes('got still here') ? true : undefined,
+      'the task to answer after the client left',
+    );
+
+    // The link drops (the agent is killed) under an open attach: it ends UNAVAILABLE.
+    const second = attach(new AbortController().signal);
+    await waitFor(() => second.screen().includes('got still here') || undefined, 'the second attach to replay the screen');
+    channel.close();
+    await agent.kill();
+    await expectStatus(second.reading, Status.UNAVAILABLE);
+    expect((await coord.listAgents({})).agents[0]?.linkEnded).not.toBe('');
+
+    // The terminal outlived the agent; after its restart a new attach types into it.
+    await startAgent();
+    const third = attach(new AbortController().signal);
+    await waitFor(() => third.screen().includes('got still here') || undefined, 'the re-attach to replay the screen');
+    third.requests.push({ message: { $case: 'input', value: Buffer.from('quit\r') } });
+    const exited = (await third.reading) as Task;
+    expect(exited.state).toBe(TaskState.TASK_STATE_SUCCEEDED);
   });
 
   it('task logs --follow --coordinator streams a log on a tunnel as it is written, every byte once', async () => {

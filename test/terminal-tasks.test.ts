@@ -200,6 +200,35 @@ describe('terminal tasks: a pseudo-terminal held by the runner, attach, send, ac
     expect((await ended(task.id)).state).toBe(TaskState.TASK_STATE_SUCCEEDED);
   });
 
+  it('replays the screen as a terminal shows it to a client that attaches, not a tail of raw output', async () => {
+    const session = await newSession();
+    // 5,000 progress updates over one line, then a wait for input (bounded: a minute).
+    const program = [
+      'for (let i = 0; i < 5000; i++) process.stdout.write(`progress ${i}\\r`);',
+      'process.stdout.write("\\r\\n\\x1b[1mwaiting\\x1b[0m\\r\\n");',
+      'process.stdin.once("data", () => process.exit(0)); setTimeout(() => process.exit(9), 60000);',
+    ].join('\n');
+    const task = await start(session, { argv: [process.execPath, '-e', program], tty: true });
+    await logShows(task.id, 'waiting');
+    const requests = (async function* (): AsyncGenerator<AttachTaskRequest> {
+      yield { message: { $case: 'open', value: { taskId: task.id, readOnly: true, size: undefined } } };
+      await new Promise((r) => setTimeout(r, 30_000));
+    })();
+    const controller = new AbortController();
+    const stream = client.attachTask(requests, { signal: controller.signal })[Symbol.asyncIterator]();
+    const first = await stream.next();
+    controller.abort();
+    expect(first.value?.message?.$case).toBe('replay');
+    const replay = (first.value!.message as { value: Buffer }).value.toString();
+    // The screen shows the last update only, with the bold text's attributes kept.
+    expect(replay).toContain('progress 4999');
+    expect(replay).not.toContain('progress 4998');
+    expect(replay).toMatch(/\x1b\[1mwaiting/);
+    expect(replay.length).toBeLessThan(4096);
+    await client.sendTaskInput({ taskId: task.id, data: Buffer.from('\r') });
+    expect((await ended(task.id)).state).toBe(TaskState.TASK_STATE_SUCCEEDED);
+  });
+
   it('keeps a terminal task through an agent SIGKILL: still RUNNING after the restart, send and attach work, and it ends with its code', async () => {
     const session = await newSession();
     const task = await start(session, { argv: fixtureArgv, tty: true, env: { FIXTURE_EXIT: '0' } });

@@ -8,8 +8,8 @@
  *
  * A terminal task (`tty`) runs in a pseudo-terminal (node-pty) that this runner holds, so it
  * outlives the agent too. The runner serves the terminal on <run-dir>/term.sock (the run
- * directory is owner-only): each client gets the recent output, then live output, and may
- * write input and resize (terminal-frames.ts). The agent connects per attach or send, so
+ * directory is owner-only): each client gets the screen as it is now (screen-mirror.ts), then
+ * live output, and may write input and resize (terminal-frames.ts). The agent connects per attach or send, so
  * after an agent restart there is nothing to restore: it connects again.
  */
 import { spawn } from 'node:child_process';
@@ -38,8 +38,6 @@ interface RunSpec {
   tty?: { cols: number; rows: number };
 }
 
-// Replayed to each client that attaches: the recent screen, escape sequences intact.
-const REPLAY_BYTES = 64 * 1024;
 // A client this far behind is dropped (it may attach again) rather than slowing the task.
 const CLIENT_BACKLOG_BYTES = 8 * 1024 * 1024;
 
@@ -155,10 +153,11 @@ function runPiped(): void {
 
 async function runInTerminal(size: { cols: number; rows: number }): Promise<void> {
   const clients = new Set<Socket>();
-  let recent = Buffer.alloc(0);
   let term: import('node-pty').IPty;
+  let mirror: import('./screen-mirror.js').ScreenMirror;
   try {
     const pty = await import('node-pty');
+    const { ScreenMirror } = await import('./screen-mirror.js');
     term = pty.spawn(spec.argv[0]!, spec.argv.slice(1), {
       name: 'xterm-256color',
       cols: size.cols,
@@ -166,6 +165,8 @@ async function runInTerminal(size: { cols: number; rows: number }): Promise<void
       cwd: spec.cwd,
       env: spec.env,
     });
+    const started = term;
+    mirror = new ScreenMirror(size, { pause: () => started.pause(), resume: () => started.resume() });
   } catch (err) {
     append(Buffer.from(`grove: could not start ${spec.argv[0]} in a terminal: ${(err as Error).message}\n`));
     finish(127, null);
@@ -193,16 +194,19 @@ async function runInTerminal(size: { cols: number; rows: number }): Promise<void
   term.onData((text) => {
     const chunk = Buffer.from(text, 'utf8');
     append(chunk);
-    recent = Buffer.concat([recent, chunk]);
-    if (recent.length > REPLAY_BYTES) recent = recent.subarray(recent.length - REPLAY_BYTES);
-    broadcast(encodeFrame(FRAME.output, chunk));
+    // Clients hear output in the order the mirror parses it, so a replay taken between two
+    // chunks is followed by exactly the chunks after it.
+    mirror.write(text, () => broadcast(encodeFrame(FRAME.output, chunk)));
   });
 
   const server = createServer((client) => {
-    clients.add(client);
     client.on('close', () => clients.delete(client));
     client.on('error', () => client.destroy());
-    client.write(encodeFrame(FRAME.replay, recent));
+    mirror.snapshot((screen) => {
+      if (client.destroyed) return;
+      client.write(encodeFrame(FRAME.replay, Buffer.from(screen, 'utf8')));
+      clients.add(client);
+    });
     const reader = new FrameReader();
     client.on('data', (chunk: Buffer) => {
       try {
@@ -210,7 +214,10 @@ async function runInTerminal(size: { cols: number; rows: number }): Promise<void
           if (frame.type === FRAME.input) term.write(frame.payload.toString('utf8'));
           else if (frame.type === FRAME.resize) {
             const { cols, rows } = JSON.parse(frame.payload.toString('utf8')) as { cols: number; rows: number };
-            if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) term.resize(cols, rows);
+            if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) {
+              term.resize(cols, rows);
+              mirror.resize(cols, rows);
+            }
           }
         }
       } catch {
@@ -228,16 +235,19 @@ async function runInTerminal(size: { cols: number; rows: number }): Promise<void
   term.onExit(({ exitCode, signal }) => {
     const name = signal ? (Object.entries(constants.signals).find(([, n]) => n === signal)?.[0] ?? String(signal)) : null;
     const code = name ? null : exitCode;
-    // The exit file first (the agent's truth), then each client hears the end; the runner
-    // exits once they have it, or after a bound for a client that stopped reading.
-    finish(code, name, () => {
-      server.close();
-      const exitFrame = encodeFrame(FRAME.exit, JSON.stringify({ code, signal: name }));
-      for (const client of clients) client.end(exitFrame);
-      const exit = () => process.exit(0);
-      if (clients.size === 0) exit();
-      for (const client of clients) client.on('close', () => clients.size === 0 && exit());
-      setTimeout(exit, 2000).unref();
-    });
+    // Once the last output has gone to the clients: the exit file first (the agent's truth),
+    // then each client hears the end; the runner exits once they have it, or after a bound
+    // for a client that stopped reading.
+    mirror.whenParsed(() =>
+      finish(code, name, () => {
+        server.close();
+        const exitFrame = encodeFrame(FRAME.exit, JSON.stringify({ code, signal: name }));
+        for (const client of clients) client.end(exitFrame);
+        const exit = () => process.exit(0);
+        if (clients.size === 0) exit();
+        for (const client of clients) client.on('close', () => clients.size === 0 && exit());
+        setTimeout(exit, 2000).unref();
+      }),
+    );
   });
 }
