@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Profile, StartTaskRequest } from '../../../gen/grove/agent/v1/agent_service.js';
@@ -28,6 +27,7 @@ import { TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, toTaskProto } from './task-mapper.js';
 import { TaskReads } from './task-reads.js';
+import { dropOldTasks } from './task-retention.js';
 import { logTail } from './task-logs.js';
 import { applyProfile, toProfileProto } from './task-profiles.js';
 import { checkQueueRoom, validateTaskRequest } from './task-request.js';
@@ -396,29 +396,9 @@ export class TaskService {
     });
     this.running.delete(task.id);
     this.log.info({ task: task.id, state, reason }, 'task ended');
-    await this.applyRetention(task.sessionId);
+    await dropOldTasks(this.store, task.sessionId, this.retention);
     this.kick(task.sessionId);
     this.onTaskEnded(task.sessionId);
-  }
-
-  private async applyRetention(sessionId: string): Promise<void> {
-    const old = await this.store
-      .read()
-      .find(TaskSchema, { sessionId }, { orderBy: { seq: 'desc' }, offset: this.retention, limit: 10_000 });
-    const doomed = old.filter((t) => isFinished(t.state));
-    if (doomed.length === 0) return;
-    await this.store.transact(async (tx) => {
-      await tx.em.nativeDelete(TaskSchema, { id: { $in: doomed.map((t) => t.id) } });
-      for (const task of doomed) {
-        tx.emit({
-          type: 'task.deleted',
-          resource: taskResource(task.id),
-          deleted: true,
-          payload: { $case: 'task', value: toTaskProto(task) },
-        });
-      }
-    });
-    for (const task of doomed) await rm(task.runDir, { recursive: true, force: true });
   }
 
   // ---- cancel ---------------------------------------------------------------------------
