@@ -5,6 +5,7 @@ import { lockCommands } from './commands/lock.js';
 import { orphansCommands } from './commands/orphans.js';
 import { preservedCommands } from './commands/preserved.js';
 import { repoCommands } from './commands/repo.js';
+import { reviewCommands } from './commands/review.js';
 import { serveCommands } from './commands/serve.js';
 import { sessionCommands } from './commands/session.js';
 import { stashCommands } from './commands/stash.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   ...serveCommands,
   ...repoCommands,
   ...sessionCommands,
+  ...reviewCommands,
   ...preservedCommands,
   ...orphansCommands,
   ...taskCommands,

@@ -3,6 +3,7 @@ import type { Logger } from '../common/logging.js';
 import type { RepoService } from './repos/repo-service.js';
 import type { JobService } from './jobs/job-service.js';
 import type { LockService } from './procs/lock-service.js';
+import type { SessionChanges } from './sessions/session-changes.js';
 import type { SessionService } from './sessions/session-service.js';
 import type { SyncService } from './sync/sync-service.js';
 import type { TaskService } from './tasks/task-service.js';
@@ -33,6 +34,8 @@ export interface AgentContext {
   store: Store;
   repos: RepoService;
   sessions: SessionService;
+  /** Review of a session's work: diff and commit. */
+  changes: SessionChanges;
   tasks: TaskService;
   locks: LockService;
   jobs: JobService;

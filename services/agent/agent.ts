@@ -25,6 +25,7 @@ import { groveWorktreesUnder } from './recovery/unknown-worktrees.js';
 import { SyncService } from './sync/sync-service.js';
 import { TaskService } from './tasks/task-service.js';
 import { TaskReads } from './tasks/task-reads.js';
+import { SessionChanges } from './sessions/session-changes.js';
 import { createAgentServiceImpl } from './rpc/agent-service.js';
 import { recover } from './recovery/recover.js';
 import { takeSnapshot } from './snapshot.js';
@@ -186,6 +187,12 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     store,
     repos,
     sessions,
+    changes: new SessionChanges({
+      sessions,
+      repos,
+      isWorking: (sessionId) => TaskReads.isWorking(store.read(), sessionId),
+      log: options.log.child({ component: 'changes' }),
+    }),
     tasks,
     locks,
     jobs,

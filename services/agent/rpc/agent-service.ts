@@ -72,6 +72,12 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async restoreSessions(request) {
       return ctx.sessions.restore(request.ids, request.all);
     },
+    async diffSession(request) {
+      return ctx.changes.diff(request);
+    },
+    async commitSession(request) {
+      return ctx.changes.commit(request);
+    },
     async listPreserved(request) {
       return { preserved: await ctx.sessions.listPreserved(request.sessionId) };
     },
