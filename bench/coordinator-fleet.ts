@@ -66,6 +66,7 @@ export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: 
     lastSeenTime: undefined,
     pendingJobId: '',
     lastError: '',
+    landings: [],
   };
 }
 

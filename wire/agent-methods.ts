@@ -72,6 +72,7 @@ const ROUTE_KEYS: { [K in UnaryAgentMethodKey]?: (request: AgentRequestOf<K>) =>
   restoreSessions: (r) => keys({ owned: owned('session', ...r.ids) }),
   diffSession: (r) => keys({ owned: owned('session', r.sessionId) }),
   commitSession: (r) => keys({ owned: owned('session', r.sessionId) }),
+  landSession: (r) => keys({ owned: owned('session', r.sessionId) }),
   listPreserved: (r) => keys({ owned: owned('session', r.sessionId) }),
   applyPreserved: (r) => keys({ owned: owned('session', r.sessionId) }),
   dropPreserved: (r) => keys({ owned: owned('session', r.sessionId) }),

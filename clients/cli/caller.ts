@@ -5,7 +5,7 @@ import { withAgent, withCoordinator } from './connect.js';
 import { agentTarget, coordinatorTarget, LONG_CALL_DEADLINE_MS } from './target.js';
 import { UsageError } from './usage-error.js';
 
-type CallerValues = GlobalValues & { on?: string | undefined };
+export type CallerValues = GlobalValues & { on?: string | undefined };
 
 /**
  * Runs `work` with the AgentCaller the flags ask for: routed through the coordinator when

@@ -179,6 +179,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'jobs' }),
     concurrency: options.jobConcurrency,
+    isWorking: (sessionId) => TaskReads.isWorking(store.read(), sessionId),
   });
   const context: AgentContext = {
     identity,

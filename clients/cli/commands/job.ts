@@ -4,7 +4,7 @@ import { Job, JobKind, jobKindToJSON, JobState, jobStateToJSON } from '@grove/sd
 import { ListJobsResponse as CoordinatorListJobsResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
 import type { AgentCaller } from '@grove/sdk';
 import { enumFlag, expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
-import { onAgent, withCaller } from '../caller.js';
+import { onAgent, withCaller, type CallerValues } from '../caller.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
 import { ExitError } from '../exit-error.js';
@@ -220,36 +220,44 @@ CANCELLED, 130 when you stop waiting (the job goes on).`,
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, ROUTE_OPTIONS);
     const [id] = expectPositionals('job wait', positionals, ['ID']);
-    const progress = new ProgressLine((text) => io.outExact(text), io.isTTY);
-    const interrupt = abortOnSignals();
-    let job: Job;
-    try {
-      job = await withCaller(values, io, (caller) =>
-        waitForJob(caller, id, {
-          signal: interrupt.signal,
-          onJob: (seen) =>
-            values.json ? io.outExact(formatJsonLine(Job.toJSON(seen))) : progress.update(seen.progressPercent, seen.progressMessage),
-          notice: (text) => {
-            progress.finish();
-            io.err(text);
-          },
-        }),
-      );
-    } catch (err) {
-      progress.finish();
-      if (interrupt.signal.aborted || isAbortError(err)) throw new ExitError(`stopped waiting; job ${id} goes on`, EXIT_STOPPED);
-      throw err;
-    } finally {
-      interrupt.dispose();
-    }
-    progress.finish();
-    if (job.state === JobState.JOB_STATE_SUCCEEDED) {
-      if (!values.json) io.out(`job ${id} SUCCEEDED: ${orDash(job.result)}\n`);
-      return;
-    }
-    const why = job.state === JobState.JOB_STATE_FAILED ? `: ${orDash(job.error)}` : '';
-    throw new ExitError(`job ${id} ${jobStateLabel(job)}${why}`, EXIT_CALL_FAILED);
+    await followJob(values, io, id);
   },
 };
+
+/**
+ * Shows a job's progress until it ends (`job wait`, and verbs with --wait); returns when it
+ * SUCCEEDED, and throws the exit status otherwise.
+ */
+export async function followJob(values: CallerValues & { json?: boolean | undefined }, io: CliIo, id: string): Promise<void> {
+  const progress = new ProgressLine((text) => io.outExact(text), io.isTTY);
+  const interrupt = abortOnSignals();
+  let job: Job;
+  try {
+    job = await withCaller(values, io, (caller) =>
+      waitForJob(caller, id, {
+        signal: interrupt.signal,
+        onJob: (seen) =>
+          values.json ? io.outExact(formatJsonLine(Job.toJSON(seen))) : progress.update(seen.progressPercent, seen.progressMessage),
+        notice: (text) => {
+          progress.finish();
+          io.err(text);
+        },
+      }),
+    );
+  } catch (err) {
+    progress.finish();
+    if (interrupt.signal.aborted || isAbortError(err)) throw new ExitError(`stopped waiting; job ${id} goes on`, EXIT_STOPPED);
+    throw err;
+  } finally {
+    interrupt.dispose();
+  }
+  progress.finish();
+  if (job.state === JobState.JOB_STATE_SUCCEEDED) {
+    if (!values.json) io.out(`job ${id} SUCCEEDED: ${orDash(job.result)}\n`);
+    return;
+  }
+  const why = job.state === JobState.JOB_STATE_FAILED ? `: ${orDash(job.error)}` : '';
+  throw new ExitError(`job ${id} ${jobStateLabel(job)}${why}`, EXIT_CALL_FAILED);
+}
 
 export const jobCommands: readonly Command[] = [submit, ls, get, cancel, wait];

@@ -1,9 +1,17 @@
-import { CommitSessionResponse, DiffSessionResponse, FileChangeStatus, type RepoDiff } from '@grove/sdk/proto/agent/v1/agent_service.js';
+import {
+  CommitSessionResponse,
+  DiffSessionResponse,
+  FileChangeStatus,
+  LandSessionResponse,
+  LandStrategy,
+  type RepoDiff,
+} from '@grove/sdk/proto/agent/v1/agent_service.js';
 import { expectPositionals, parseVerbArgs, ROUTE_FLAG_HELP, ROUTE_OPTIONS } from '../args.js';
 import { onAgent, withCaller } from '../caller.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
 import { verbUsage } from '../help.js';
+import { followJob } from './job.js';
 import { formatJsonLine } from '../output/json.js';
 import { formatTable } from '../output/table.js';
 import { UsageError } from '../usage-error.js';
@@ -123,4 +131,56 @@ ${ROUTE_FLAG_HELP}`,
   },
 };
 
-export const reviewCommands: readonly Command[] = [diff, commit];
+const STRATEGY_FLAG: Record<string, LandStrategy> = {
+  merge: LandStrategy.LAND_STRATEGY_MERGE,
+  squash: LandStrategy.LAND_STRATEGY_SQUASH,
+  rebase: LandStrategy.LAND_STRATEGY_REBASE,
+};
+
+const land: Command = {
+  path: ['session', 'land'],
+  synopsis: 'session land ID [--into BRANCH] [--strategy merge|squash|rebase] [--push] [--wait]',
+  summary: "bring a session's branch into its target branch in every repo, all or nothing",
+  usage: verbUsage(
+    'session land ID [--into BRANCH] [--strategy merge|squash|rebase] [--push] [--wait]',
+    `Queues a land_session job and prints its id. In each repo the session's branch is integrated
+into the target (--into, default: the repo's default branch) in a scratch worktree of its own,
+so your checkout and its index are never used for it. A conflict in any repo moves no target
+in any repo and names the conflicting paths. Then every target moves with a compare-and-swap,
+so a push meanwhile fails the land instead of being overwritten. A checkout that has the
+target checked out is brought along when clean, and makes the land refuse (before anything
+moves) when it has changes in the paths the land touches. Refused while the session has
+uncommitted work (grove session commit) or a running task. The session records what landed
+where (grove session get). With --wait: shows the job until it ends (exit 0 only if it landed).`,
+    `  --into BRANCH   the branch to land into in every repo (default: each repo's default branch)
+  --strategy S    merge (default; fast-forward when possible), squash (one commit), or rebase
+                  (the session's commits replayed onto the target)
+  --push          push each landed target branch to its repo's remote
+  --wait          follow the job until it ends
+${ROUTE_FLAG_HELP}`,
+  ),
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parseVerbArgs(args, {
+      ...ROUTE_OPTIONS,
+      into: { type: 'string' },
+      strategy: { type: 'string' },
+      push: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+    });
+    const [sessionId] = expectPositionals('session land', positionals, ['ID']);
+    const strategy = values.strategy === undefined ? LandStrategy.LAND_STRATEGY_MERGE : STRATEGY_FLAG[values.strategy];
+    if (strategy === undefined) throw new UsageError(`session land: --strategy is merge, squash or rebase, not "${values.strategy}"`);
+    const { response, agent } = await withCaller(values, io, (caller) =>
+      caller.call('landSession', { sessionId, into: values.into ?? '', strategy, push: values.push ?? false, idempotencyKey: '' }),
+    );
+    const job = response.job!;
+    if (!values.wait) {
+      if (values.json) return io.outExact(formatJsonLine(LandSessionResponse.toJSON(response)));
+      return io.out(`${job.id}\n`);
+    }
+    if (!values.json) io.err(`landing session ${sessionId}${onAgent(agent)} in job ${job.id}\n`);
+    await followJob(values, io, job.id);
+  },
+};
+
+export const reviewCommands: readonly Command[] = [diff, commit, land];

@@ -64,5 +64,12 @@ export function sessionDetail(session: Session, agentName?: string): string {
   if (session.pendingJobId) fields.push(['PENDING JOB', session.pendingJobId]);
   if (session.lastError) fields.push(['LAST ERROR', session.lastError]);
   fields.push(['CREATED', formatTime(session.createTime)], ['UPDATED', formatTime(session.updateTime)]);
-  return `${formatTable(fields)}\n${worktreeTable(session.worktrees)}${removedIgnoredLines(session.worktrees)}`;
+  return `${formatTable(fields)}\n${worktreeTable(session.worktrees)}${removedIgnoredLines(session.worktrees)}${landingsTable(session)}`;
+}
+
+/** What was landed where, when there is anything. */
+function landingsTable(session: Session): string {
+  if (session.landings.length === 0) return '';
+  const rows = session.landings.map((l) => [l.repoName, l.target, l.commit.slice(0, 12), l.jobId, formatTime(l.landTime)]);
+  return `\nLANDED\n${formatTable([['REPO', 'INTO', 'COMMIT', 'JOB', 'WHEN'], ...rows])}`;
 }

@@ -1,5 +1,12 @@
 export type JobKindName =
-  'sync_repo' | 'register_branch' | 'rebase_branch' | 'restack_branch' | 'reparent_branch' | 'cleanup_session' | 'restore_sessions';
+  | 'sync_repo'
+  | 'register_branch'
+  | 'rebase_branch'
+  | 'restack_branch'
+  | 'reparent_branch'
+  | 'cleanup_session'
+  | 'restore_sessions'
+  | 'land_session';
 export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** How a job's state moves: each move from the states it is allowed in. */
@@ -48,6 +55,8 @@ export const JOB_KINDS: Record<JobKindName, JobKindRule> = {
   reparent_branch: rule({ needsBranch: true, needsBase: true }),
   cleanup_session: rule({ needsRepo: false, needsSession: true }),
   restore_sessions: rule({ needsRepo: false, needsSessions: true }),
+  // Resumable: its journal (the plan) says what is left to move, so a restart finishes it.
+  land_session: rule({ idempotent: true, needsRepo: false, needsSession: true }),
 };
 
 export const isJobFinished = (state: JobStateName) => state === 'SUCCEEDED' || state === 'FAILED' || state === 'CANCELLED';

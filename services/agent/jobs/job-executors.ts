@@ -18,6 +18,7 @@ import { processesInside } from '../procs/proc-scan.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { BranchSchema, type JobRow, type RepoRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
+import type { SessionLander } from './land-session.js';
 
 /** A job's work failed in a way the user can act on: the job ends FAILED with this message. */
 export class JobFailure extends Error {}
@@ -28,6 +29,8 @@ export interface JobRun {
   repo: RepoRow | undefined;
   signal: AbortSignal;
   progress(percent: number, message: string): Promise<void>;
+  /** Records the job's plan (its journal) durably before the next step. */
+  savePlan(plan: JobRow['plan']): Promise<void>;
 }
 
 /**
@@ -42,6 +45,7 @@ export class JobExecutors {
     /** Where rebases of branches checked out nowhere get a scratch worktree. */
     private readonly scratch: string,
     private readonly worktreeRoot: string,
+    private readonly lander: SessionLander,
   ) {}
 
   async perform(run: JobRun): Promise<string> {
@@ -60,6 +64,8 @@ export class JobExecutors {
       case 'cleanup_session':
         await this.sessions.cleanup(run.job.sessionId);
         return `session ${run.job.sessionId} cleaned up`;
+      case 'land_session':
+        return this.lander.run(run);
       case 'restore_sessions': {
         const { moved } = await this.sessions.restore(run.job.sessionIds, false);
         return `restored ${run.job.sessionIds.length} session(s)${moved.length ? `; moved aside: ${moved.map((m) => m.to).join(', ')}` : ''}`;

@@ -12,6 +12,7 @@ const KINDS: Record<JobKindName, JobKind> = {
   reparent_branch: JobKind.JOB_KIND_REPARENT_BRANCH,
   cleanup_session: JobKind.JOB_KIND_CLEANUP_SESSION,
   restore_sessions: JobKind.JOB_KIND_RESTORE_SESSIONS,
+  land_session: JobKind.JOB_KIND_LAND_SESSION,
 };
 
 const STATES: Record<JobStateName, JobState> = {

@@ -3,7 +3,8 @@ import { JobSchema, type JobRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
 import { jobResource, toJobProto } from './job-mapper.js';
 
-export type QueuedJobFields = Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'>;
+export type QueuedJobFields = Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'> &
+  Partial<Pick<JobRow, 'plan'>>;
 
 /** The one thing sessions ask of jobs: fetch and attach a branch that exists only on a remote. */
 export interface BranchJobPort {
@@ -30,6 +31,7 @@ export class JobQueue implements BranchJobPort {
     const job = await this.store.transact(async (tx) => {
       const row = tx.em.create(JobSchema, {
         id: newId('job'),
+        plan: {},
         ...fields,
         state: 'QUEUED',
         progressPercent: 0,

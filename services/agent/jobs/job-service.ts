@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import type { SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service.js';
+import type { LandSessionRequest, SubmitJobRequest } from '../../../gen/grove/agent/v1/agent_service.js';
 import { JobKind, JobState, type Job } from '../../../gen/grove/agent/v1/resources.js';
 import { checkedEnumFilter } from '../../common/enum-filter.js';
 import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
@@ -21,6 +21,7 @@ import type { Store } from '../store/store.js';
 import { JobExecutors, JobFailure, type JobRun } from './job-executors.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
 import type { JobQueue } from './job-queue.js';
+import { SessionLander } from './land-session.js';
 
 export interface JobServiceOptions {
   store: Store;
@@ -33,6 +34,8 @@ export interface JobServiceOptions {
   log: Logger;
   /** Jobs running at once across all repos (one per repo at most). */
   concurrency?: number | undefined;
+  /** Whether a task of the session runs now (landing waits for it to end). */
+  isWorking: (sessionId: string) => Promise<boolean>;
 }
 
 /**
@@ -50,6 +53,7 @@ export class JobService {
   private readonly scratch: string;
   private readonly worktreeRoot: string;
   private readonly executors: JobExecutors;
+  private readonly lander: SessionLander;
   private readonly log: Logger;
   private readonly concurrency: number;
   private stopped = false;
@@ -62,7 +66,13 @@ export class JobService {
     this.sessions = options.sessions;
     this.scratch = join(options.dataDir, 'job-worktrees');
     this.worktreeRoot = options.worktreeRoot;
-    this.executors = new JobExecutors(options.store, options.sessions, this.scratch, this.worktreeRoot);
+    this.lander = new SessionLander({
+      sessions: options.sessions,
+      repos: options.repos,
+      isWorking: options.isWorking,
+      scratch: this.scratch,
+    });
+    this.executors = new JobExecutors(options.store, options.sessions, this.scratch, this.worktreeRoot, this.lander);
     this.log = options.log;
     this.concurrency = options.concurrency ?? 4;
     this.queue = options.queue;
@@ -74,6 +84,8 @@ export class JobService {
   async submit(request: SubmitJobRequest): Promise<Job> {
     const kind = jobKindFromProto(request.kind);
     if (!kind) throw invalidArgument('BAD_JOB_KIND', `unknown job kind ${JobKind[request.kind] ?? request.kind}`);
+    if (kind === 'land_session')
+      throw invalidArgument('USE_LAND_SESSION', 'land a session with LandSession (grove session land), not SubmitJob');
     const rule = JOB_KINDS[kind];
     if (request.idempotencyKey.length > 200) throw invalidArgument('BAD_KEY', 'idempotency_key is over 200 characters');
     if (request.idempotencyKey) {
@@ -109,6 +121,28 @@ export class JobService {
       idempotencyKey: request.idempotencyKey || null,
     });
     this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
+    return toJobProto(job);
+  }
+
+  /** Queues a land_session job once its request checks out (lands all repos or none). */
+  async land(request: LandSessionRequest): Promise<Job> {
+    if (request.idempotencyKey.length > 200) throw invalidArgument('BAD_KEY', 'idempotency_key is over 200 characters');
+    if (request.idempotencyKey) {
+      const existing = await this.store.read().findOne(JobSchema, { idempotencyKey: request.idempotencyKey });
+      if (existing) return toJobProto(existing);
+    }
+    const { session, plan } = await this.lander.check(request);
+    const job = await this.queue.enqueue({
+      kind: 'land_session',
+      repoId: '',
+      branch: plan.target,
+      base: plan.strategy,
+      sessionId: session.id,
+      sessionIds: [],
+      idempotencyKey: request.idempotencyKey || null,
+      plan,
+    });
+    this.log.info({ job: job.id, session: session.id, into: plan.target || '(default branches)', strategy: plan.strategy }, 'land queued');
     return toJobProto(job);
   }
 
@@ -214,6 +248,10 @@ export class JobService {
       signal,
       progress: async (percent, message) => {
         await this.update(job.id, { progressPercent: percent, progressMessage: message }, 'job.progress');
+      },
+      savePlan: async (plan) => {
+        job.plan = plan;
+        await this.update(job.id, { plan }, 'job.progress');
       },
     };
     try {

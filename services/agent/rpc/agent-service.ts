@@ -78,6 +78,9 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
     async commitSession(request) {
       return ctx.changes.commit(request);
     },
+    async landSession(request) {
+      return { job: await ctx.jobs.land(request) };
+    },
     async listPreserved(request) {
       return { preserved: await ctx.sessions.listPreserved(request.sessionId) };
     },

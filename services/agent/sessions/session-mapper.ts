@@ -60,5 +60,13 @@ export function toSessionProto(row: SessionRow, worktrees: WorktreeRow[], activi
     lastSeenTime: undefined,
     pendingJobId: row.pendingJobId,
     lastError: row.lastError,
+    landings: row.landings.map((l) => ({
+      repoId: l.repoId,
+      repoName: l.repoName,
+      target: l.target,
+      commit: l.commit,
+      jobId: l.jobId,
+      landTime: new Date(l.at),
+    })),
   };
 }

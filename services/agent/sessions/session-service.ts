@@ -33,6 +33,7 @@ import type { RepoService } from '../repos/repo-service.js';
 import {
   SessionSchema,
   WorktreeSchema,
+  type Landing,
   type RepoRow,
   type SessionRow,
   type WorktreeRow,
@@ -267,6 +268,7 @@ export class SessionService {
       requestId: request.requestId || null,
       lastError: '',
       pendingJobId: '',
+      landings: [],
       createdAt: now,
       updatedAt: now,
     });
@@ -504,6 +506,12 @@ export class SessionService {
   }
 
   /** Records a session.updated event in the caller's transaction (e.g. its activity changed). */
+  /** Adds what a land moved to the session's record of landings (shown by session get). */
+  async recordLandings(id: string, landed: Landing[]): Promise<void> {
+    const { session } = await this.rows.load(id);
+    await this.rows.setSession(id, { landings: [...session.landings, ...landed] });
+  }
+
   async emitSessionIn(tx: Tx, id: string): Promise<void> {
     await this.rows.emit(tx, id, 'session.updated');
   }

@@ -13,6 +13,25 @@ export { MetaSchema };
 // Entities map tables that the committed migrations create; the schema is never synced from
 // these definitions at run time. Foreign keys are plain columns checked by SQLite itself.
 
+/** One repo of a session landed: where, and the commit its target moved to. */
+export interface Landing {
+  repoId: string;
+  repoName: string;
+  target: string;
+  commit: string;
+  jobId: string;
+  at: string;
+}
+
+/** A land_session job: what it integrates where, and (once planned) each target's old and new commit. */
+export interface LandPlan {
+  target: string;
+  strategy: 'merge' | 'squash' | 'rebase';
+  push: boolean;
+  /** Set once every repo integrated cleanly: from here the job only moves refs. */
+  repos?: Array<{ repoId: string; repoName: string; repoPath: string; target: string; old: string; new: string; checkout: string }>;
+}
+
 export const RepoSchema = defineEntity({
   name: 'RepoRow',
   tableName: 'repo',
@@ -55,6 +74,7 @@ export const SessionSchema = defineEntity({
     lastError: p.string(),
     // The register_branch job a PENDING_BRANCH session waits for.
     pendingJobId: p.string(),
+    landings: p.json<Landing[]>(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },
@@ -158,6 +178,7 @@ export const JobSchema = defineEntity({
     error: p.string(),
     attempts: p.integer(),
     cancelRequested: p.boolean(),
+    plan: p.json<LandPlan | Record<string, never>>(),
     createdAt: p.datetime(),
     startedAt: p.datetime().nullable(),
     endedAt: p.datetime().nullable(),

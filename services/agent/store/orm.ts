@@ -11,6 +11,7 @@ import { Migration0005PendingBranch } from './migrations/0005-pending-branch.js'
 import { Migration0006Sync } from './migrations/0006-sync.js';
 import { Migration0007Teardown } from './migrations/0007-teardown.js';
 import { Migration0008Terminals } from './migrations/0008-terminals.js';
+import { Migration0009Land } from './migrations/0009-land.js';
 
 export type AgentOrm = MikroORM;
 
@@ -23,6 +24,7 @@ const MIGRATIONS = [
   { name: '0006-sync', class: Migration0006Sync },
   { name: '0007-teardown', class: Migration0007Teardown },
   { name: '0008-terminals', class: Migration0008Terminals },
+  { name: '0009-land', class: Migration0009Land },
 ];
 
 /** Opens the agent database in `dataDir`, migrated to the newest schema. */

@@ -34,6 +34,7 @@ const session = (id: string): Session => ({
   lastSeenTime: undefined,
   pendingJobId: '',
   lastError: '',
+  landings: [],
 });
 const task = (id: string, state: TaskState): Task => ({
   ...Task.fromPartial({}),

@@ -34,6 +34,7 @@ describe('toSessionView', () => {
     lastSeenTime: undefined,
     pendingJobId: '',
     lastError: '',
+    landings: [],
   });
 
   it.each<[AgentStatusName, SessionActivity, SessionActivity, Date | undefined]>([
