@@ -5,6 +5,7 @@ import { measureInterleaved } from './measure.js';
 import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
 import { coordinatorBench } from './coordinator.js';
 import { jobDrainBench, jobSubmitBench } from './jobs.js';
+import { landBench } from './land.js';
 import { recoveryBench } from './recovery.js';
 import { sdkUnaryBench } from './sdk-unary.js';
 import { sessionCreateBench } from './session-create.js';
@@ -22,6 +23,7 @@ const BENCHES: readonly Bench[] = [
   jobDrainBench,
   coordinatorBench,
   terminalEchoBench,
+  landBench,
 ];
 
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.

@@ -111,7 +111,7 @@ coordinator_knows_session() { grove_quiet session ls --coordinator "$GROVE_COORD
 task_state_is() { [[ "$(grove_quiet task get "$1" --json | json_get state)" == "$2" ]]; }
 
 step "Starting a coordinator (the OS picks its port; logs in $TMP/coordinator.log)"
-node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordinator" \
+node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordinator" --http 127.0.0.1:0 \
   --ready-file "$TMP/coordinator.ready" --log-level warn >/dev/null 2>"$TMP/coordinator.log" &
 COORD_PID=$!
 wait_ready coordinator "$COORD_PID" "$TMP/coordinator.ready" "$TMP/coordinator.log"
@@ -134,6 +134,8 @@ W="$TMP/work"
 for repo in app lib tools; do
   mkdir -p "$W/$repo"
   git -C "$W/$repo" init --quiet --initial-branch=main
+  git -C "$W/$repo" config user.name "Grove Demo"
+  git -C "$W/$repo" config user.email demo@grove.invalid
   echo "# $repo" >"$W/$repo/README.md"
   echo "v1" >"$W/$repo/version.txt"
   git -C "$W/$repo" add --all
@@ -281,6 +283,18 @@ grove sync stop app --restore-stash
 git -C "$W/app" status --short --branch
 echo "notes.txt: $(cat "$W/app/notes.txt")"
 
+step "Review: what the session changed since it branched off, per repo, through the coordinator"
+echo "How to log in." >"$WT_LIB/LOGIN.md" # not committed yet
+grove session diff "$SESSION" --stat "${VIA[@]}"
+
+step "session commit: everything the session has, untracked included, in each repo with changes"
+grove session commit "$SESSION" -m "Login page" "${VIA[@]}"
+
+step "session land: into main of app and lib, all or nothing; your clean checkouts follow"
+grove session land "$SESSION" --wait "${VIA[@]}"
+git -C "$W/app" log --oneline -3
+grove session get "$SESSION" "${VIA[@]}" | sed -n '/^LANDED/,$p'
+
 step "The coordinator's view again, across both agents (demo-a is back)"
 wait_until "demo-a to reconnect" agent_connected demo-a
 grove agents ls
@@ -289,6 +303,10 @@ grove task ls "${VIA[@]}" --state succeeded
 
 step "A few changes streamed from the coordinator (the start of its snapshot, as JSON lines)"
 grove watch "${VIA[@]}" --json --limit 3
+
+step "Prometheus metrics on the coordinator's --http address (a few of them)"
+node -e 'fetch(`http://${process.argv[1]}/metrics`).then((r) => r.text()).then((t) => console.log(t.split("\n").filter((l) => /^grove_coordinator_(agents|tasks|link_joins_total)\{/.test(l) && !/ 0$/.test(l)).join("\n")))' \
+  "$(cat "$TMP/coordinator/http-address")"
 
 step "Stopping the agents and the coordinator (SIGTERM) and waiting for them"
 for var in AGENT_A_PID AGENT_B_PID COORD_PID; do

@@ -29,8 +29,8 @@ export interface JobRun {
   repo: RepoRow | undefined;
   signal: AbortSignal;
   progress(percent: number, message: string): Promise<void>;
-  /** Records the job's plan (its journal) durably before the next step. */
-  savePlan(plan: JobRow['plan']): Promise<void>;
+  /** Records the job's plan (its journal) durably before the next step, with its progress. */
+  savePlan(plan: JobRow['plan'], progress: { percent: number; message: string }): Promise<void>;
 }
 
 /**

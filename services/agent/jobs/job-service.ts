@@ -249,9 +249,9 @@ export class JobService {
       progress: async (percent, message) => {
         await this.update(job.id, { progressPercent: percent, progressMessage: message }, 'job.progress');
       },
-      savePlan: async (plan) => {
+      savePlan: async (plan, progress) => {
         job.plan = plan;
-        await this.update(job.id, { plan }, 'job.progress');
+        await this.update(job.id, { plan, progressPercent: progress.percent, progressMessage: progress.message }, 'job.progress');
       },
     };
     try {

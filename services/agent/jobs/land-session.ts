@@ -83,10 +83,10 @@ export class SessionLander {
       await this.checkWorktrees(session);
       await run.progress(10, 'integrating');
       repos = await this.integrateAll(run, session, plan);
-      await run.savePlan({ ...plan, repos });
+      // One transaction: the plan, and the progress that says the refs move next.
+      await run.savePlan({ ...plan, repos }, { percent: 60, message: 'moving the target branches' });
       crashPoint('land.planned');
     }
-    await run.progress(60, 'moving the target branches');
     await this.moveTargets(session, repos, run.job.id);
     const landed = repos.filter((r) => r.old !== r.new);
     const at = new Date().toISOString();
@@ -164,7 +164,11 @@ export class SessionLander {
     return planned;
   }
 
-  /** One repo in a scratch worktree at its target: answers the commit to land, or the conflicting paths. */
+  /**
+   * One repo: the commit to land, or the conflicting paths. Merge and squash are computed
+   * without any worktree (`git merge-tree --write-tree`, then `commit-tree`), so nothing is
+   * checked out to integrate; a rebase replays the commits in a scratch worktree of its own.
+   */
   private async integrate(
     run: JobRun,
     repo: RepoRow,
@@ -173,39 +177,41 @@ export class SessionLander {
     old: string,
     head: string,
   ): Promise<{ commit: string } | { conflicts: string[] }> {
-    if ((await git(['merge-base', '--is-ancestor', head, old], { cwd: repo.path, allowFailure: true })).code === 0) return { commit: old };
+    const cwd = repo.path;
+    const isAncestor = async (a: string, b: string) =>
+      (await git(['merge-base', '--is-ancestor', a, b], { cwd, allowFailure: true })).code === 0;
+    if (await isAncestor(head, old)) return { commit: old }; // the target has it all already
+    const message = `Land ${session.branch}${session.title ? `: ${session.title}` : ''}`;
+    const commitTree = async (tree: string, parents: string[]) =>
+      (await git(['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message], { cwd })).stdout.trim();
+    if (await isAncestor(old, head)) {
+      // A fast-forward: merge and rebase land the session's own commits; squash makes one.
+      return { commit: strategy === 'squash' ? await commitTree(`${head}^{tree}`, [old]) : head };
+    }
+    if (strategy === 'rebase') return this.rebase(run, repo, old, head);
+    const merged = await git(['merge-tree', '--write-tree', '--name-only', '-z', '--', old, head], { cwd, allowFailure: true });
+    const [tree, ...rest] = merged.stdout.split('\0');
+    if (merged.code === 1) return { conflicts: [...new Set(rest.slice(0, rest.indexOf('')))] };
+    if (merged.code !== 0 || !tree)
+      throw new JobFailure(`integrating into ${repo.name} failed: ${merged.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    const oldTree = (await git(['rev-parse', `${old}^{tree}`], { cwd })).stdout.trim();
+    if (strategy === 'squash' && tree === oldTree) return { commit: old }; // nothing new to squash
+    return { commit: await commitTree(tree, strategy === 'merge' ? [old, head] : [old]) };
+  }
+
+  /** The session's commits replayed onto `old` in a scratch worktree; conflicts abort it. */
+  private async rebase(run: JobRun, repo: RepoRow, old: string, head: string): Promise<{ commit: string } | { conflicts: string[] }> {
     const scratch = join(this.deps.scratch, run.job.id, repo.name);
     // What a crashed run may have left: the directory, then git's record of it.
     await rm(scratch, { recursive: true, force: true });
     await pruneWorktreeEntry(repo.path, scratch);
-    await git(['worktree', 'add', '--quiet', '--detach', '--', scratch, strategy === 'rebase' ? head : old], { cwd: repo.path });
+    await git(['worktree', 'add', '--quiet', '--detach', '--', scratch, head], { cwd: repo.path });
     try {
-      const message = `Land ${session.branch}${session.title ? `: ${session.title}` : ''}`;
-      const steps: string[][] =
-        strategy === 'merge'
-          ? [['merge', '--no-edit', '-m', message, head]]
-          : strategy === 'squash'
-            ? [
-                ['merge', '--squash', head],
-                ['commit', '--quiet', '--allow-empty-message', '-m', message],
-              ]
-            : [['rebase', '--quiet', old]];
-      for (const args of steps) {
-        // A squash that brings nothing new (the target already has it all) lands nothing.
-        if (
-          args[0] === 'commit' &&
-          (await git(['diff-index', '--cached', '--quiet', 'HEAD', '--'], { cwd: scratch, allowFailure: true })).code === 0
-        ) {
-          return { commit: old };
-        }
-        const result = await git(args, { cwd: scratch, allowFailure: true, env: { GIT_EDITOR: 'true' } });
-        if (result.code !== 0) {
-          const unmerged = (await git(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd: scratch })).stdout
-            .split('\0')
-            .filter(Boolean);
-          if (unmerged.length > 0) return { conflicts: unmerged };
-          throw new JobFailure(`integrating into ${repo.name} failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
-        }
+      const result = await git(['rebase', '--quiet', old], { cwd: scratch, allowFailure: true, env: { GIT_EDITOR: 'true' } });
+      if (result.code !== 0) {
+        const unmerged = (await git(['diff', '--name-only', '--diff-filter=U', '-z'], { cwd: scratch })).stdout.split('\0').filter(Boolean);
+        if (unmerged.length > 0) return { conflicts: unmerged };
+        throw new JobFailure(`rebasing onto ${repo.name} failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
       }
       return { commit: (await resolveCommit(scratch, 'HEAD'))! };
     } finally {
