@@ -134,8 +134,13 @@ describe('agent basics', () => {
   });
 
   it('answers OUT_OF_RANGE for a compacted revision, naming the oldest retained', async () => {
+    // More events than the retention (4) keeps, so revision 0 is compacted whatever ran before.
+    for (const name of ['old1', 'old2', 'old3', 'old4', 'old5']) {
+      await client.addRepo({ path: makeRepo(join(tmp.path, name)), name });
+    }
     const { oldestRevision, revision } = await client.getAgentInfo({});
     expect(revision - oldestRevision + 1).toBeLessThanOrEqual(4);
+    expect(oldestRevision).toBeGreaterThan(1);
     await expectStatus(collect(client, 0, 1), Status.OUT_OF_RANGE, new RegExp(`oldest retained revision is ${oldestRevision}`));
     await expectStatus(collect(client, revision + 10, 1), Status.OUT_OF_RANGE, /ahead/);
   });

@@ -107,6 +107,7 @@ describe('grove verbs routed through a coordinator to two agents', () => {
     ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^created session ses_\w+ on branch feat\/routed on agent alpha$/m);
+    const onAlpha = /^created session (ses_\w+)/m.exec(run.stdout)![1]!;
     const onBeta = await createOn('b', 'tools', 'feat/tools');
 
     const noMatch = await grove(['session', 'create', ...via, '--where', 'team=b', '--repo', 'app', '--branch', 'x']);
@@ -119,10 +120,15 @@ describe('grove verbs routed through a coordinator to two agents', () => {
     expect(header).toMatch(/^AGENT +ID +BRANCH +STATE +ACTIVITY +REPOS +TITLE$/);
     expect(rows).toContainEqual(expect.stringMatching(/^alpha +ses_\w+ +feat\/routed +ACTIVE +IDLE +app +routed$/));
     expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^beta +${onBeta.id} +feat/tools +ACTIVE +IDLE +tools +-$`)));
-    const onlyBeta = json<{ sessions: Array<{ id: string; agentId: string }> }>(
-      await grove(['session', 'ls', ...via, '--on', 'beta', '--json']),
-    );
-    expect(onlyBeta.sessions.map((s) => s.id)).toEqual([onBeta.id]);
+    // --on keeps exactly beta's sessions (other tests may have made more of them).
+    type Listed = { sessions: Array<{ id: string; agentId: string }> };
+    const everyone = json<Listed>(await grove(['session', 'ls', ...via, '--json'])).sessions;
+    const betaId = everyone.find((s) => s.id === onBeta.id)!.agentId;
+    const onlyBeta = json<Listed>(await grove(['session', 'ls', ...via, '--on', 'beta', '--json']));
+    const onlyBetaIds = onlyBeta.sessions.map((s) => s.id);
+    expect(onlyBetaIds).toEqual(everyone.filter((s) => s.agentId === betaId).map((s) => s.id));
+    expect(onlyBetaIds).toContain(onBeta.id);
+    expect(onlyBetaIds).not.toContain(onAlpha);
 
     const get = await grove(['session', 'get', onBeta.id, ...via]);
     expect(get.code).toBe(0);
@@ -200,12 +206,14 @@ describe('grove verbs routed through a coordinator to two agents', () => {
   });
 
   it("redraws a table of every agent's sessions on a terminal while watching", async () => {
+    // A session that exists before the watch starts: the first table must show it.
+    const before = await createOn('b', 'tools', 'feat/shown');
     const watch = inProcess(['watch', ...via, '--limit', '1'], true);
     await waitFor(() => (watch.out().includes('AGENT') ? true : undefined), 'the first table');
     const first = watch.out();
     expect(first.startsWith('\x1b[H\x1b[2J')).toBe(true);
     expect(first).toMatch(/^AGENT +SESSION +BRANCH +STATE +ACTIVITY$/m);
-    expect(first).toMatch(/^beta +ses_\w+ +feat\/tools +ACTIVE +IDLE$/m);
+    expect(first).toMatch(new RegExp(`^beta +${before.id} +feat/shown +ACTIVE +IDLE$`, 'm'));
 
     const { id } = await createOn('b', 'tools', 'feat/live');
     expect(await watch.done).toBe(0);

@@ -135,6 +135,8 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
   });
 
   it('prints logs so far, follows them to the end, and lists and shows tasks', async () => {
+    // A task that ends by a signal, for the listing to show with the others.
+    expect((await grove(['task', 'run', session, '--wait', ...target, '--', 'sh', '-c', 'kill -9 $$'])).code).toBe(128 + 9);
     const gate = newGate();
     const started = json<{ task: { id: string } }>(
       await grove(['task', 'run', session, '--json', '--prompt', 'write the gate test', ...target, '--', ...gated(gate, 'seq 1 3')]),
@@ -250,17 +252,22 @@ describe('grove task, job, sync, stash and lock verbs against a real agent', () 
   });
 
   it('rebases a session branch in a job after its base moved', async () => {
+    // A session of its own: its branch holds exactly the one commit made here.
+    const created = json<{ session: { worktrees: Array<{ path: string }> } }>(
+      await grove(['session', 'create', '--repo', 'app', '--branch', 'feat/rebase', '--json', ...target]),
+    );
+    const branchWorktree = created.session.worktrees[0]!.path;
     writeFiles(join(work, 'app'), { 'main.txt': 'main moves on\n' });
     const moved = commitAll(join(work, 'app'), 'main moves on');
-    writeFiles(worktree, { 'feature.txt': 'feature\n' });
-    commitAll(worktree, 'feature work');
+    writeFiles(branchWorktree, { 'feature.txt': 'feature\n' });
+    commitAll(branchWorktree, 'feature work');
     const submitted = json<{ job: { id: string } }>(
-      await grove(['job', 'submit', 'rebase_branch', '--repo', 'app', '--branch', 'feat/tasks', '--base', 'main', '--json', ...target]),
+      await grove(['job', 'submit', 'rebase_branch', '--repo', 'app', '--branch', 'feat/rebase', '--base', 'main', '--json', ...target]),
     );
     const wait = await grove(['job', 'wait', submitted.job.id, ...target]);
     expect(wait.code).toBe(0);
-    expect(wait.stdout).toMatch(/SUCCEEDED: rebased feat\/tasks onto main: now at [0-9a-f]{12}\n$/);
-    expect(gitSync(worktree, 'rev-parse', 'HEAD~1').trim()).toBe(moved);
+    expect(wait.stdout).toMatch(/SUCCEEDED: rebased feat\/rebase onto main: now at [0-9a-f]{12}\n$/);
+    expect(gitSync(branchWorktree, 'rev-parse', 'HEAD~1').trim()).toBe(moved);
   });
 
   it('syncs the checkout: stash on start, flush brings commits, pauses mid-rebase, stop restores the stash', async () => {

@@ -36,6 +36,13 @@ describe('grove CLI against a real agent', () => {
     tmp.remove();
   });
 
+  /** Makes a repo under the work directory and adds it to the agent by name. */
+  async function addRepo(name: string): Promise<void> {
+    makeRepo(join(work, name));
+    const run = await grove(['repo', 'add', name, ...target], { cwd: work });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+  }
+
   it('adds a repo given a path relative to its own working directory', async () => {
     const repoPath = makeRepo(join(work, 'alpha'));
     const run = await grove(['repo', 'add', 'alpha', ...target], { cwd: work });
@@ -120,9 +127,12 @@ describe('grove CLI against a real agent', () => {
   });
 
   it('targets the agent in GROVE_AGENT unless --agent is given', async () => {
+    await addRepo('env-target');
     const viaEnv = await grove(['repo', 'ls', '--json'], { env: { GROVE_AGENT: agent.address } });
     expect(viaEnv.code).toBe(0);
-    expect((JSON.parse(viaEnv.stdout) as { repos: unknown[] }).repos.length).toBeGreaterThan(0);
+    const { repos } = JSON.parse(viaEnv.stdout) as { repos: Array<{ name: string }> };
+    expect(repos.length).toBeGreaterThan(0);
+    expect(repos.map((r) => r.name)).toContain('env-target');
 
     const flagWins = await grove(['repo', 'ls', '--json', ...target], { env: { GROVE_AGENT: DEAD_ADDRESS } });
     expect(flagWins.code).toBe(0);
@@ -131,6 +141,10 @@ describe('grove CLI against a real agent', () => {
   });
 
   it('streams events as JSON lines and stops after --limit', async () => {
+    // This test's own history: an added repo, and one added then removed (the newest event).
+    await addRepo('watched');
+    await addRepo('watched-gone');
+    expect((await grove(['repo', 'rm', 'watched-gone', ...target])).code).toBe(0);
     const { revision } = JSON.parse((await grove(['repo', 'ls', '--json', ...target])).stdout) as { revision: number };
     const run = await grove(['watch', '--json', '--limit', String(revision), ...target]);
     expect(run.code).toBe(0);
@@ -139,8 +153,8 @@ describe('grove CLI against a real agent', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { revision: number; type: string; repo?: { name: string } });
     expect(events.map((e) => e.revision)).toEqual(Array.from({ length: revision }, (_, i) => i + 1));
-    expect(events.find((e) => e.repo?.name === 'alpha')).toMatchObject({ type: 'repo.added' });
-    expect(events.find((e) => e.repo?.name === 'delta' && e.type === 'repo.removed')).toBeDefined();
+    expect(events.find((e) => e.repo?.name === 'watched')).toMatchObject({ type: 'repo.added' });
+    expect(events.find((e) => e.repo?.name === 'watched-gone' && e.type === 'repo.removed')).toBeDefined();
 
     const last = await grove(['watch', '--after', String(revision - 1), '--limit', '1', ...target]);
     expect(last.code).toBe(0);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { gatedTask } from './helpers/fixtures.js';
 import { join } from 'node:path';
 import { createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AddRepoRequest,
   AddRepoResponse,
@@ -117,8 +117,12 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   let coordinator: ServiceProcess | undefined;
   let client: CoordinatorServiceClient;
   const agents = new Map<string, { process: ServiceProcess; id: string; client: AgentServiceClient; args: string[] }>();
-  /** Sessions created through Route, by name. */
-  const sessions = new Map<string, Session>();
+  const agentArgs: Record<string, string[]> = {
+    ash: ['--labels', 'zone=eu,gpu=yes'],
+    birch: ['--labels', 'zone=eu'],
+    cedar: ['--labels', 'zone=us'],
+  };
+  /** Each test's own fast watcher, started before it runs. */
   let fast: WatchRecorder;
 
   const connect = (target: string, options?: Record<string, unknown>) => {
@@ -168,23 +172,38 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     return { code: error!.code, details: error!.details, reason: trailer?.get('grove-reason'), tookMs: Date.now() - started };
   }
   const newestRevision = async () => (await client.listAgents({})).revision;
+  const gone = (service: ServiceProcess | undefined) => !service || service.child.exitCode !== null || service.child.signalCode !== null;
 
-  beforeAll(async () => {
-    address = `127.0.0.1:${await freePort()}`;
-    await startCoordinator();
-    client = createClient(CoordinatorServiceDefinition, connect(address));
-    await Promise.all([
-      startAgent('ash', ['--labels', 'zone=eu,gpu=yes']),
-      startAgent('birch', ['--labels', 'zone=eu']),
-      startAgent('cedar', ['--labels', 'zone=us']),
-    ]);
+  /**
+   * The coordinator and the three agents up and linked, whatever an earlier test did to
+   * them (a test that kills one restarts it, but not if it fails half-way).
+   */
+  async function ensureRunning(): Promise<void> {
+    if (gone(coordinator)) await startCoordinator();
+    await Promise.all(
+      Object.entries(agentArgs)
+        .filter(([name]) => gone(agents.get(name)?.process))
+        .map(([name, args]) => startAgent(name, args)),
+    );
     await waitFor(async () => {
       const { agents: listed } = await client.listAgents({ status: AgentStatus.AGENT_STATUS_CONNECTED });
       return listed.length === 3 || undefined;
     }, 'three agents to link');
+  }
+
+  beforeAll(async () => {
+    address = `127.0.0.1:${await freePort()}`;
+    client = createClient(CoordinatorServiceDefinition, connect(address));
+    await ensureRunning();
+  });
+  beforeEach(async () => {
+    await ensureRunning();
     // The fast watcher: from the state now, every change after it, read as it comes.
     fast = watch({ initialSnapshot: true });
     await waitFor(() => fast.responses.some((r) => r.snapshotDone) || undefined, 'the initial snapshot');
+  });
+  afterEach(() => {
+    for (const recorder of recorders.splice(0)) recorder.stop();
   });
   afterAll(async () => {
     for (const recorder of recorders) recorder.stop();
@@ -195,6 +214,9 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   });
 
   it('routes commands by name, selector and id, and lists across agents with filters and pages', async () => {
+    /** Sessions created through Route, by name. */
+    const sessions = new Map<string, Session>();
+    const repoIds = new Set<string>();
     for (const [name, repos] of [
       ['ash', ['app']],
       ['birch', ['app', 'lib']],
@@ -209,9 +231,13 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
           { agent: name },
         );
         expect(added.agentId).toBe(agentId(name));
+        repoIds.add(added.body.repo!.id);
       }
     }
-    await waitFor(async () => (await client.listRepos({})).repos.length === 4 || undefined, 'four repos projected');
+    await waitFor(
+      async () => (await client.listRepos({})).repos.filter((r) => repoIds.has(r.repo!.id)).length === 4 || undefined,
+      'four repos projected',
+    );
 
     const create = async (branch: string, extra: Partial<RouteRequest>, labels: Record<string, string> = {}) => {
       const request = CreateSessionRequest.fromPartial({ branch, base: 'main', title: branch, labels });
@@ -236,14 +262,20 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     sessions.set('s-lib-2', byName.body.session!);
     expect((await create('s-gpu', { labelSelector: 'gpu=yes', hasRepo: 'app' })).agentName).toBe('ash');
 
-    await waitFor(async () => (await client.listSessions({})).sessions.length === 5 || undefined, 'five sessions projected');
-    const all = (await client.listSessions({})).sessions;
+    // Other tests may have made sessions of their own: this one looks at the five it made.
+    const mine = new Set([...sessions.values()].map((s) => s.id));
+    const ownOf = (listed: Session[]) => listed.filter((s) => mine.has(s.id));
+    await waitFor(async () => ownOf((await client.listSessions({})).sessions).length === 5 || undefined, 'five sessions projected');
+    const everything = (await client.listSessions({})).sessions;
+    const all = ownOf(everything);
     expect(all.map((s) => s.id)).toEqual([...sessions.values()].map((s) => s.id).sort());
     expect(new Set(all.map((s) => s.agentId))).toEqual(new Set([agentId('ash'), agentId('birch'), agentId('cedar')]));
 
     // Filters: agent (by name), repo (by name), labels, state.
     const ids = async (request: Parameters<CoordinatorServiceClient['listSessions']>[0]) =>
-      (await client.listSessions(request)).sessions.map((s) => s.title).sort();
+      ownOf((await client.listSessions(request)).sessions)
+        .map((s) => s.title)
+        .sort();
     expect(await ids({ agent: 'birch' })).toEqual(['s-lib-2', 's-lib-eu']);
     expect(await ids({ repo: 'lib' })).toEqual(['s-lib-2', 's-lib-eu', 's-lib-us']);
     expect(await ids({ repo: 'app', labelSelector: 'team=red' })).toEqual(['s-app-1']);
@@ -262,7 +294,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
         paged.push(...page.sessions.map((s) => s.id));
         pageToken = page.nextPageToken;
       } while (pageToken);
-      const sorted = all.map((s) => s.id);
+      const sorted = everything.map((s) => s.id);
       expect(paged).toEqual(orderBy ? [...sorted].reverse() : sorted);
     }
     const first = await client.listSessions({ pageSize: 2 });
@@ -351,7 +383,24 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
   });
 
   it('an agent killed mid-task turns UNKNOWN within the TTL, never WORKING; its restart brings back the truth', async () => {
-    const session = sessions.get('s-lib-eu')!;
+    // A session of its own on birch, made through Route and projected before the task.
+    const repo = await route(
+      'AddRepo',
+      AddRepoRequest,
+      { path: makeRepo(join(tmp.path, 'src', 'birch', 'crash')), name: 'crash', keepIgnored: [] },
+      AddRepoResponse,
+      { agent: 'birch' },
+    );
+    const created = await route(
+      'CreateSession',
+      CreateSessionRequest,
+      CreateSessionRequest.fromPartial({ repoIds: [repo.body.repo!.id], branch: 's-crash', base: 'main', title: 's-crash' }),
+      CreateSessionResponse,
+      { agent: 'birch' },
+    );
+    expect(created.agentName).toBe('birch');
+    const session = created.body.session!;
+    await waitFor(async () => (await client.getSession({ id: session.id })).id === session.id || undefined, 'the session projected');
     // Routed by the session id alone.
     const started = await route(
       'StartTask',

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentInfo, AgentServiceDefinition, type AgentServiceClient } from '../gen/grove/agent/v1/agent_service.js';
 import {
   AgentStatus,
@@ -31,53 +31,109 @@ async function agentRepos(client: AgentServiceClient): Promise<string[]> {
   return repos.map((r) => `${r.name}=${r.path}`).sort();
 }
 
+/** A coordinator process on a port of its own, and an agent, alpha, that links to it. */
+interface Pair {
+  dir: string;
+  port: number;
+  coordinatorAddress: string;
+  coordinator?: ServiceProcess;
+  agent?: ServiceProcess;
+  agentId: string;
+  agentClient: AgentServiceClient;
+  client: CoordinatorServiceClient;
+  channels: Channel[];
+}
+
+/** Nothing started yet: the coordinator's address is chosen and a client made for it. */
+async function newPair(dir: string): Promise<Pair> {
+  const port = await freePort();
+  const coordinatorAddress = `127.0.0.1:${port}`;
+  const channel = createChannel(coordinatorAddress);
+  return {
+    dir,
+    port,
+    coordinatorAddress,
+    agentId: '',
+    agentClient: undefined as unknown as AgentServiceClient,
+    client: createClient(CoordinatorServiceDefinition, channel),
+    channels: [channel],
+  };
+}
+
+async function startCoordinator(pair: Pair): Promise<void> {
+  pair.coordinator = await startCoordinatorProcess({
+    dataDir: join(pair.dir, 'coordinator'),
+    extraArgs: ['--listen', `127.0.0.1:${pair.port}`, '--heartbeat', '200ms', '--agent-grace', '2s', '--agent-ttl', '10s'],
+  });
+}
+
+/** The agent, set to link to the pair's coordinator, and agentClient talking to it. */
+async function startLinkedAgent(pair: Pair): Promise<void> {
+  pair.agent = await startAgentProcess({
+    dataDir: join(pair.dir, 'agent'),
+    extraArgs: ['--coordinator', pair.coordinatorAddress, '--name', 'alpha', '--labels', 'team=core,zone=eu', '--event-retention', '3'],
+  });
+  const agentChannel = createChannel(pair.agent.address);
+  pair.channels.push(agentChannel);
+  pair.agentClient = createClient(AgentServiceDefinition, agentChannel);
+  pair.agentId = (await pair.agentClient.getAgentInfo({})).id;
+}
+
+/** Both up and linked, with `repos` (name -> directory) added and applied by the coordinator. */
+async function linkedPair(dir: string, repos: Record<string, string>): Promise<Pair> {
+  const pair = await newPair(dir);
+  await Promise.all([startCoordinator(pair), startLinkedAgent(pair)]);
+  for (const [name, directory] of Object.entries(repos)) {
+    await pair.agentClient.addRepo({ path: makeRepo(join(dir, 'repos', directory)), name });
+  }
+  const expected = await agentRepos(pair.agentClient);
+  await waitFor(
+    async () => JSON.stringify(await projectedRepos(pair.client, pair.agentId)) === JSON.stringify(expected) || undefined,
+    'the repos projected',
+  );
+  const info = await pair.agentClient.getAgentInfo({});
+  await waitFor(
+    async () => (await pair.client.getAgent({ agent: pair.agentId })).appliedRevision === info.revision || undefined,
+    'applied revision',
+  );
+  return pair;
+}
+
+async function stopPair(pair: Pair | undefined): Promise<void> {
+  if (!pair) return;
+  for (const channel of pair.channels) channel.close();
+  await pair.agent?.stop();
+  await pair.coordinator?.stop();
+}
+
 describe('coordinator link: registry, projection, coordinator restarts', () => {
   const tmp = tempDir();
-  const coordinatorDir = join(tmp.path, 'coordinator');
-  let port: number;
-  let coordinatorAddress: string;
-  let coordinator: ServiceProcess | undefined;
-  let agent: ServiceProcess | undefined;
-  let agentId: string;
-  const channels: Channel[] = [];
-  let agentClient: AgentServiceClient;
-  let client: CoordinatorServiceClient;
-
-  const startCoordinator = async () => {
-    coordinator = await startCoordinatorProcess({
-      dataDir: coordinatorDir,
-      extraArgs: ['--listen', `127.0.0.1:${port}`, '--heartbeat', '200ms', '--agent-grace', '2s', '--agent-ttl', '10s'],
-    });
-    return coordinator;
-  };
+  /** For the tests that leave it as they found it: alpha linked, with repos `before` and `later`. */
+  let shared: Pair | undefined;
+  /** A test's own, for one that starts, kills or restarts its services. */
+  let own: Pair | undefined;
 
   beforeAll(async () => {
-    port = await freePort();
-    coordinatorAddress = `127.0.0.1:${port}`;
-    const channel = createChannel(coordinatorAddress);
-    channels.push(channel);
-    client = createClient(CoordinatorServiceDefinition, channel);
+    shared = await linkedPair(join(tmp.path, 'shared'), { before: 'before', later: 'after' });
+  });
+  afterEach(async () => {
+    await stopPair(own);
+    own = undefined;
   });
   afterAll(async () => {
-    for (const channel of channels) channel.close();
-    await agent?.stop();
-    await coordinator?.stop();
+    await stopPair(shared);
     tmp.remove();
   });
 
   it('links an agent that started before the coordinator, with its name, labels and repos', async () => {
+    own = await newPair(join(tmp.path, 'first-link'));
+    const { client } = own;
     // The coordinator is not up yet: the agent must keep redialling until it is.
-    agent = await startAgentProcess({
-      dataDir: join(tmp.path, 'agent'),
-      extraArgs: ['--coordinator', coordinatorAddress, '--name', 'alpha', '--labels', 'team=core,zone=eu', '--event-retention', '3'],
-    });
-    const agentChannel = createChannel(agent.address);
-    channels.push(agentChannel);
-    agentClient = createClient(AgentServiceDefinition, agentChannel);
-    agentId = (await agentClient.getAgentInfo({})).id;
-    await agentClient.addRepo({ path: makeRepo(join(tmp.path, 'repos', 'before')), name: '' });
+    await startLinkedAgent(own);
+    const { agentClient, agentId } = own;
+    await agentClient.addRepo({ path: makeRepo(join(own.dir, 'repos', 'before')), name: '' });
 
-    await startCoordinator();
+    await startCoordinator(own);
     const linked = await waitFor(async () => {
       const { agents } = await client.listAgents({});
       return agents[0]?.status === AgentStatus.AGENT_STATUS_CONNECTED ? agents : undefined;
@@ -90,7 +146,7 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
     // The repo added before the link arrived in the snapshot...
     await waitFor(async () => (await projectedRepos(client, agentId)).length === 1 || undefined, 'the first repo');
     // ...and one added afterwards arrives as a live event.
-    const after = makeRepo(join(tmp.path, 'repos', 'after'));
+    const after = makeRepo(join(own.dir, 'repos', 'after'));
     await agentClient.addRepo({ path: after, name: 'later' });
     await waitFor(async () => (await projectedRepos(client, 'alpha')).length === 2 || undefined, 'the second repo');
     expect(await projectedRepos(client, agentId)).toEqual(await agentRepos(agentClient));
@@ -105,6 +161,7 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
   });
 
   it('filters and pages agents, and answers NOT_FOUND for an agent it never saw', async () => {
+    const { client, agentId } = shared!;
     expect((await client.listAgents({ labelSelector: 'team=core' })).agents.map((a) => a.id)).toEqual([agentId]);
     expect((await client.listAgents({ labelSelector: 'team=other' })).agents).toEqual([]);
     expect((await client.listAgents({ status: AgentStatus.AGENT_STATUS_UNKNOWN })).agents).toEqual([]);
@@ -124,19 +181,26 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
   });
 
   it('removing a repo on the agent removes it from the projection', async () => {
-    await agentClient.removeRepo({ id: 'later' });
-    await waitFor(async () => (await projectedRepos(client, agentId)).length === 1 || undefined, 'the removal');
+    const { client, agentClient, agentId } = shared!;
+    // A repo of its own to remove, so the shared agent is left with the repos it had.
+    await agentClient.addRepo({ path: makeRepo(join(shared!.dir, 'repos', 'doomed')), name: 'doomed' });
+    const isDoomed = (repo: string) => repo.startsWith('doomed=');
+    await waitFor(async () => (await projectedRepos(client, agentId)).some(isDoomed) || undefined, 'the repo to remove');
+    await agentClient.removeRepo({ id: 'doomed' });
+    await waitFor(async () => !(await projectedRepos(client, agentId)).some(isDoomed) || undefined, 'the removal');
     expect(await projectedRepos(client, agentId)).toEqual(await agentRepos(agentClient));
   });
 
   it('after a coordinator crash and restart on the same port, the agent relinks and the projection is rebuilt', async () => {
-    await coordinator!.kill();
+    own = await linkedPair(join(tmp.path, 'crash'), { before: 'before' });
+    const { client, agentClient, agentId } = own;
+    await own.coordinator!.kill();
     // While the coordinator is down the agent keeps changing, past its event retention (3).
     for (const name of ['c1', 'c2', 'c3', 'c4']) {
-      await agentClient.addRepo({ path: makeRepo(join(tmp.path, 'repos', name)), name });
+      await agentClient.addRepo({ path: makeRepo(join(own.dir, 'repos', name)), name });
     }
     await agentClient.removeRepo({ id: 'c2' });
-    await startCoordinator();
+    await startCoordinator(own);
     // The registry survived the crash: the agent is listed before it relinks.
     const { agents } = await client.listAgents({});
     expect(agents.map((a) => a.name)).toEqual(['alpha']);
@@ -153,25 +217,28 @@ describe('coordinator link: registry, projection, coordinator restarts', () => {
   });
 
   it('resyncs with a snapshot when the events it lacks were compacted while the agent was away', async () => {
+    own = await linkedPair(join(tmp.path, 'resync'), { before: 'before', c1: 'c1', c3: 'c3', c4: 'c4' });
+    const { client, agentClient, agentId } = own;
     // The coordinator keeps its projection; the agent changes unlinked beyond its retention.
     const before = await agentRepos(agentClient);
-    await agent!.stop();
-    const agentDir = join(tmp.path, 'agent');
-    agent = await startAgentProcess({ dataDir: agentDir, extraArgs: ['--name', 'alpha', '--event-retention', '3'] });
-    const unlinkedChannel = createChannel(agent.address);
-    channels.push(unlinkedChannel);
+    await own.agent!.stop();
+    const agentDir = join(own.dir, 'agent');
+    const unlinkedAgent = await startAgentProcess({ dataDir: agentDir, extraArgs: ['--name', 'alpha', '--event-retention', '3'] });
+    own.agent = unlinkedAgent;
+    const unlinkedChannel = createChannel(unlinkedAgent.address);
+    own.channels.push(unlinkedChannel);
     const unlinked = createClient(AgentServiceDefinition, unlinkedChannel);
     await unlinked.removeRepo({ id: 'c1' });
     await unlinked.removeRepo({ id: 'c3' });
-    for (const name of ['d1', 'd2']) await unlinked.addRepo({ path: makeRepo(join(tmp.path, 'repos', name)), name });
+    for (const name of ['d1', 'd2']) await unlinked.addRepo({ path: makeRepo(join(own.dir, 'repos', name)), name });
     const expected = await agentRepos(unlinked);
-    await agent.stop();
+    await unlinkedAgent.stop();
     // The stale projection is still served while the agent is away.
     expect(await projectedRepos(client, agentId)).toEqual(before);
 
-    agent = await startAgentProcess({
+    own.agent = await startAgentProcess({
       dataDir: agentDir,
-      extraArgs: ['--coordinator', coordinatorAddress, '--name', 'alpha', '--labels', 'team=core', '--event-retention', '3'],
+      extraArgs: ['--coordinator', own.coordinatorAddress, '--name', 'alpha', '--labels', 'team=core', '--event-retention', '3'],
     });
     await waitFor(
       async () => JSON.stringify(await projectedRepos(client, agentId)) === JSON.stringify(expected) || undefined,
