@@ -1,3 +1,4 @@
+import { GroupService } from '../services/coordinator/groups/group-service.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,7 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
       hub,
       projection,
       policy: DEFAULT_STATUS_POLICY,
+      groups: new GroupService({ orm, hub, registry, projection, candidates: () => [], isConnected: () => false, log }),
       shutdown: new AbortController().signal,
       log,
     });

@@ -295,6 +295,35 @@ grove session land "$SESSION" --wait "${VIA[@]}"
 git -C "$W/app" log --oneline -3
 grove session get "$SESSION" "${VIA[@]}" | sed -n '/^LANDED/,$p'
 
+step "Fan out: one small task, an attempt on each agent (grove run --count 2 --spread), as a group"
+for side in a b; do
+  mkdir -p "$W/site-$side"
+  git -C "$W/site-$side" init --quiet --initial-branch=main
+  git -C "$W/site-$side" config user.name "Grove Demo"
+  git -C "$W/site-$side" config user.email demo@grove.invalid
+  echo "# site" >"$W/site-$side/README.md"
+  git -C "$W/site-$side" add --all
+  git_demo -C "$W/site-$side" commit --quiet -m "initial commit of site"
+done
+grove_quiet repo add "$W/site-a" --name site >/dev/null
+grove_quiet repo add "$W/site-b" --name site --agent "$AGENT_B" >/dev/null
+both_sites() { [[ "$(grove_quiet repo ls "${VIA[@]}" | awk '$2 == "site"' | wc -l)" == 2 ]]; }
+wait_until "the coordinator to see both site repos" both_sites
+grove repo ls "${VIA[@]}"
+GROUP="$(grove_quiet run --count 2 --spread --repo site --title "A tagline" "${VIA[@]}" --json -- \
+  sh -c 'echo "tagline: worktrees, everywhere ($GROVE_TASK_ID)" >TAGLINE && git add TAGLINE && git commit --quiet -m "a tagline" && cat TAGLINE' |
+  json_get group.id)"
+group_done() { [[ "$(grove_quiet group get "$GROUP" "${VIA[@]}" --json | grep -o '"taskState":"TASK_STATE_SUCCEEDED"' | wc -l)" == 2 ]]; }
+wait_until "both attempts to finish" group_done
+grove group get "$GROUP" "${VIA[@]}"
+
+step "Keep the first attempt and land it; the other is cleaned up (its work would be preserved)"
+KEEP="$(grove_quiet group get "$GROUP" "${VIA[@]}" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).members[0].sessionId))')"
+LAND_JOB="$(grove_quiet group pick "$GROUP" "$KEEP" --land "${VIA[@]}" --json | json_get group.landJobId)"
+grove job wait "$LAND_JOB" "${VIA[@]}"
+grove group ls "${VIA[@]}"
+cat "$W"/site-*/TAGLINE 2>/dev/null
+
 step "The coordinator's view again, across both agents (demo-a is back)"
 wait_until "demo-a to reconnect" agent_connected demo-a
 grove agents ls

@@ -79,6 +79,9 @@ describe('session land: all or nothing across repos', () => {
 
   it('lands a two-repo session: both targets advance, the clean checkouts follow, and the session records it', async () => {
     const session = await workedSession('feature', (name) => ({ [`${name}.txt`]: `new in ${name}\n` }));
+    // app's main moved on meanwhile (a real merge there); lib's did not (a fast-forward).
+    writeFiles(repos.app.path, { 'elsewhere.txt': 'main moved\n' });
+    commitAll(repos.app.path, 'main moved on');
     const before = { app: mainOf('app'), lib: mainOf('lib') };
     const job = await ended((await land(session)).id);
     expect(job.state, job.error).toBe(JobState.JOB_STATE_SUCCEEDED);
@@ -90,6 +93,13 @@ describe('session land: all or nothing across repos', () => {
       expect(readFileSync(join(repos[name].path, `${name}.txt`), 'utf8')).toBe(`new in ${name}\n`);
       expect(checkoutClean(name)).toBe(true);
     }
+    expect(git(repos.app.path, 'rev-list', '--parents', '-n', '1', 'main').split(' ')).toEqual([
+      mainOf('app'),
+      before.app,
+      git(repos.app.path, 'rev-parse', 'feature'),
+    ]);
+    expect(git(repos.app.path, 'log', '-1', '--format=%s', 'main')).toBe('Land feature: the work');
+    expect(mainOf('lib')).toBe(git(repos.lib.path, 'rev-parse', 'feature'));
     const got = await client.getSession({ id: session.id });
     expect(got.landings.map((l) => [l.repoName, l.target, l.commit])).toEqual([
       ['app', 'main', mainOf('app')],

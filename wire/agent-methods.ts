@@ -17,6 +17,9 @@ export type UnaryAgentMethodKey = {
   [K in AgentMethodKey]: Methods[K]['requestStream'] extends false ? (Methods[K]['responseStream'] extends false ? K : never) : never;
 }[AgentMethodKey];
 
+/** The response message of `K`. */
+export type AgentResponseOf<K extends AgentMethodKey> = ReturnType<Methods[K]['responseType']['decode']>;
+
 /** The request message of `K`. */
 export type AgentRequestOf<K extends AgentMethodKey> = ReturnType<Methods[K]['requestType']['decode']>;
 

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { agentsCommands } from './commands/agents.js';
+import { groupCommands } from './commands/group.js';
 import { jobCommands } from './commands/job.js';
 import { lockCommands } from './commands/lock.js';
 import { orphansCommands } from './commands/orphans.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   ...taskCommands,
   ...terminalCommands,
   ...jobCommands,
+  ...groupCommands,
   ...syncCommands,
   ...stashCommands,
   ...lockCommands,

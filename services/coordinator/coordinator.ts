@@ -13,6 +13,8 @@ import { TunnelBroker } from './link/tunnel-broker.js';
 import { ChangeLog, DEFAULT_CHANGE_CAPACITY, DEFAULT_WATCH_BUFFER } from './projection/change-log.js';
 import { Projection } from './projection/projection.js';
 import { createCoordinatorServiceImpl } from './rpc/coordinator-service.js';
+import { routeCandidates } from './rpc/route-handler.js';
+import { GroupService } from './groups/group-service.js';
 import { ServedCoordinatorServiceDefinition } from './rpc/served-definition.js';
 import { toAgentProto, toEventView } from './rpc/views.js';
 import { CommandAudit } from './store/command-audit.js';
@@ -123,6 +125,18 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   );
   sweep.unref();
   const metrics = new CoordinatorMetrics({ registry, statusOf, projection });
+  const groups = new GroupService({
+    orm,
+    hub: links,
+    registry,
+    projection,
+    candidates: routeCandidates({ registry, hub: links, projection, policy }),
+    isConnected: (agentId) => {
+      const record = registry.get(agentId);
+      return record !== undefined && statusOf(record) === 'connected';
+    },
+    log: options.log.child({ component: 'groups' }),
+  });
   const server = await startGrpcServer({
     listen: options.listen,
     log,
@@ -143,6 +157,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
           watchBuffer,
           routeTimeoutMs: options.routeTimeoutMs,
           onWatchCut: () => metrics.watchCutOff(),
+          groups,
           shutdown: shutdown.signal,
           log: options.log.child({ component: 'api' }),
         }),

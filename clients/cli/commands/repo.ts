@@ -5,12 +5,15 @@ import type { AgentClient } from '@grove/sdk';
 import { expectPositionals, parseVerbArgs } from '../args.js';
 import type { CliIo } from '../cli-io.js';
 import type { Command } from '../command.js';
-import { withAgent } from '../connect.js';
+import { withAgent, withCoordinator } from '../connect.js';
 import { verbUsage } from '../help.js';
 import { formatTime } from '../output/format.js';
 import { formatJsonLine } from '../output/json.js';
 import { formatTable } from '../output/table.js';
-import { agentTarget } from '../target.js';
+import { agentTarget, coordinatorTarget } from '../target.js';
+import { agentNames } from '../names.js';
+import { allPages } from '../pages.js';
+import { ListReposResponse as CoordinatorListReposResponse } from '@grove/sdk/proto/coordinator/v1/coordinator_service.js';
 import { UsageError } from '../usage-error.js';
 
 const REPO_HEADER = ['NAME', 'ID', 'DEFAULT BRANCH', 'PATH'];
@@ -63,12 +66,31 @@ const add: Command = {
 
 const ls: Command = {
   path: ['repo', 'ls'],
-  synopsis: 'repo ls',
-  summary: "list the agent's repos",
-  usage: verbUsage('repo ls', 'Lists every repo registered with the agent.'),
+  synopsis: 'repo ls [--coordinator ADDR [--on AGENT]]',
+  summary: "list the agent's repos (every agent's with --coordinator)",
+  usage: verbUsage(
+    'repo ls [--coordinator ADDR [--on AGENT]]',
+    "Lists every repo registered with the agent; with --coordinator, every agent's as the coordinator projects them, with an AGENT column.",
+    "  --on AGENT   with --coordinator: only this agent's repos",
+  ),
   async run(args: string[], io: CliIo) {
-    const { values, positionals } = parseVerbArgs(args, {});
+    const { values, positionals } = parseVerbArgs(args, { on: { type: 'string' } });
     expectPositionals('repo ls', positionals, []);
+    if (values.coordinator) {
+      return withCoordinator(coordinatorTarget(values, io), async (coordinator) => {
+        const [names, { first, items }] = await Promise.all([
+          agentNames(coordinator),
+          allPages(
+            (pageToken) => coordinator.listRepos({ pageToken, pageSize: 1000, agent: values.on ?? '' }),
+            (page) => page.repos,
+          ),
+        ]);
+        if (values.json)
+          return io.outExact(formatJsonLine(CoordinatorListReposResponse.toJSON({ ...first, repos: items, nextPageToken: '' })));
+        if (items.length === 0) return io.err('no repos\n');
+        io.out(formatTable([['AGENT', ...REPO_HEADER], ...items.map((r) => [names(r.agentId), ...repoRow(r.repo!)])]));
+      });
+    }
     const response = await withAgent(agentTarget(values, io), listAllRepos);
     if (values.json) return io.outExact(formatJsonLine(ListReposResponse.toJSON(response)));
     if (response.repos.length === 0) return io.err('no repos\n');

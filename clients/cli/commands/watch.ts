@@ -26,9 +26,11 @@ function coordinatorLine(response: WatchResponse): string {
       ? `${change.value.type.padEnd(18)}  ${change.value.resource}${change.value.deleted ? ' (deleted)' : ''}`
       : change?.$case === 'agent'
         ? `${'agent'.padEnd(18)}  agents/${change.value.id}`
-        : response.snapshotDone
-          ? 'snapshot done'
-          : '';
+        : change?.$case === 'group'
+          ? `${'group'.padEnd(18)}  groups/${change.value.id}`
+          : response.snapshotDone
+            ? 'snapshot done'
+            : '';
   return `${String(response.revision).padStart(6)}  ${response.agentId.padEnd(26)}  ${what}\n`;
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { branchNameProblem } from './branch-name.js';
+import { branchNameProblem } from '../../common/branch-name.js';
 import { isDirty, parsePorcelainStatus } from './dirtiness.js';
 import { workReasons } from './worktree-teardown.js';
 import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';

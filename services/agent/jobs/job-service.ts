@@ -8,7 +8,7 @@ import { GroveError, invalidArgument, notFound } from '../../common/errors.js';
 import { isWellFormedId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
-import { branchNameProblem } from '../domain/branch-name.js';
+import { branchNameProblem } from '../../common/branch-name.js';
 import type { JobEventType } from '../domain/event-types.js';
 import { afterRestart, isJobFinished, JOB_KINDS, nextJobState, pickNextJob, stackOrder, type JobMove } from '../domain/job-kinds.js';
 import { GitError } from '../git/git.js';

@@ -4,7 +4,7 @@ import { LandStrategy, type LandSessionRequest } from '../../../gen/grove/agent/
 import { WorktreeState, type Session } from '../../../gen/grove/agent/v1/resources.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { crashPoint } from '../crash-points.js';
-import { branchNameProblem } from '../domain/branch-name.js';
+import { branchNameProblem } from '../../common/branch-name.js';
 import { isDirty } from '../domain/dirtiness.js';
 import { nextLandStep, positionOf } from '../domain/land-plan.js';
 import { remotes } from '../git/branches.js';

@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { RepoSchema, type RepoRow } from '../store/entities.js';
 import type { Store } from '../store/store.js';
-import { branchNameProblem } from '../domain/branch-name.js';
+import { branchNameProblem } from '../../common/branch-name.js';
 import { inspectRepo } from './repo-inspector.js';
 import { repoResource, toRepoProto } from './repo-mapper.js';
 

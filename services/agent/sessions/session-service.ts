@@ -17,7 +17,7 @@ import { checkRequestId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { checkLabels, decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
-import { branchNameProblem } from '../domain/branch-name.js';
+import { branchNameProblem } from '../../common/branch-name.js';
 import {
   addWorktree,
   branchCommit,

@@ -1,5 +1,5 @@
 import type { Event } from '../../../gen/grove/agent/v1/resources.js';
-import type { Agent } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import type { Agent, Group } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import { mustCut, pendingChanges } from './watch-backpressure.js';
 import { revisionAhead, revisionCompacted, slowSubscriber, type WatchEndedError } from './watch-ended-error.js';
 
@@ -8,7 +8,7 @@ export interface Change {
   /** Coordinator revision: numbers every change, across agents. */
   revision: number;
   agentId: string;
-  body: { $case: 'event'; value: Event } | { $case: 'agent'; value: Agent };
+  body: { $case: 'event'; value: Event } | { $case: 'agent'; value: Agent } | { $case: 'group'; value: Group };
 }
 
 export const DEFAULT_CHANGE_CAPACITY = 10_000;

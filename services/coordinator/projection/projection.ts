@@ -1,5 +1,5 @@
 import type { Event, Snapshot } from '../../../gen/grove/agent/v1/resources.js';
-import type { Agent } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
+import type { Agent, Group } from '../../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { ProjectionState } from './projection-state.js';
 import { AgentProjection, type ApplyOutcome } from './agent-projection.js';
 import type { Change, ChangeLog, ChangeSubscription } from './change-log.js';
@@ -72,6 +72,11 @@ export class Projection {
     const outcome = agent.apply(event);
     if (outcome === 'applied') this.record(agentId, event);
     return outcome;
+  }
+
+  /** A group (the coordinator's own record) was made or changed: no agent's revision. */
+  groupChanged(group: Group): void {
+    this.changes.append('', { $case: 'group', value: group });
   }
 
   /** The agent linked, unlinked, described itself anew or changed status. */

@@ -22,6 +22,7 @@ import { agentFacet, type FacetFilter, type IndexedRef } from '../projection/res
 import { LAST_REVISION_TRAILER, WatchEndedError } from '../projection/watch-ended-error.js';
 import { pageFromIndex, pageOf } from './page.js';
 import type { TunnelBroker } from '../link/tunnel-broker.js';
+import type { GroupService } from '../groups/group-service.js';
 import { createRouteHandler } from './route-handler.js';
 import { createRoutedStreams } from './routed-streams.js';
 import { toAgentProto, toAgentStatusProto, toEventView, toSessionView } from './views.js';
@@ -39,6 +40,8 @@ export interface CoordinatorServiceDeps {
   routeTimeoutMs?: number | undefined;
   /** Called for each watcher cut off for falling behind (counted in the metrics). */
   onWatchCut?: (() => void) | undefined;
+  /** Fan-out groups (the coordinator's own records). */
+  groups: GroupService;
   /** Aborted when the coordinator shuts down: watches end. */
   shutdown: AbortSignal;
   log: Logger;
@@ -55,12 +58,12 @@ export function coordinatorCapabilityOf(method: string): string {
   return method;
 }
 
-/** Kinds a watch can be narrowed to: `agent` changes and the agent event payloads. */
-const WATCH_KINDS = new Set(['agent', 'repo', 'session', 'task', 'job', 'sync', 'lock', 'stash', 'recovered']);
+/** Kinds a watch can be narrowed to: `agent` and `group` changes, and the agent event payloads. */
+const WATCH_KINDS = new Set(['agent', 'group', 'repo', 'session', 'task', 'job', 'sync', 'lock', 'stash', 'recovered']);
 
 const kindOf = (response: Pick<WatchResponse, 'change'>): string => {
   const change = response.change;
-  if (change?.$case === 'agent') return 'agent';
+  if (change?.$case === 'agent' || change?.$case === 'group') return change.$case;
   return change?.value.payload?.$case ?? '';
 };
 
@@ -127,6 +130,22 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
   };
 
   const built: Partial<CoordinatorServiceImplementation> = {
+    async createGroup(request) {
+      return { group: await deps.groups.create(request) };
+    },
+    async listGroups() {
+      return { groups: await deps.groups.list() };
+    },
+    async getGroup(request) {
+      return deps.groups.get(request.id);
+    },
+    async pickGroup(request) {
+      return { group: await deps.groups.pick(request) };
+    },
+    async deleteGroup(request) {
+      await deps.groups.remove(request.id);
+      return {};
+    },
     /**
      * With initial_snapshot: the current state (each agent, then its resources) at one
      * revision, a snapshot_done marker, then changes after it. Otherwise changes after

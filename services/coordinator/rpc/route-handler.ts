@@ -52,10 +52,11 @@ function ownedIndex(index: ProjectionIndex, kind: OwnedKind): Pick<ResourceIndex
 const MAX_ROUTE_TIMEOUT_MS = 24 * 3_600_000;
 
 /** Chooses the agent a call goes to, from what its request names and what the caller asked. */
-export function agentChooser(deps: Pick<RouteDeps, 'registry' | 'hub' | 'projection' | 'policy'>) {
+/** Every registered agent as routing weighs it, now. */
+export function routeCandidates(deps: Pick<RouteDeps, 'registry' | 'hub' | 'projection' | 'policy'>): () => RouteCandidate[] {
   const { registry, hub, projection, policy } = deps;
   const index = projection.index;
-  const candidates = (): RouteCandidate[] => {
+  return () => {
     const now = Date.now();
     return registry.list().map((record) => ({
       id: record.id,
@@ -70,6 +71,11 @@ export function agentChooser(deps: Pick<RouteDeps, 'registry' | 'hub' | 'project
           !index.repos.scan({ filter: [[agentFacet(record.id)], [nameFacet(idOrName)]] }).next().done),
     }));
   };
+}
+
+export function agentChooser(deps: Pick<RouteDeps, 'registry' | 'hub' | 'projection' | 'policy'>) {
+  const index = deps.projection.index;
+  const candidates = routeCandidates(deps);
   return (keys: RouteKeys, ask: RouteAsk): RouteCandidate => {
     // A named agent answers for its own ids; only unnamed calls need the projection's owners.
     const resolved = ask.agent ? { owners: [], repoNames: [] } : resolveKeys(keys, (kind, id) => ownedIndex(index, kind).ownersOf(id));

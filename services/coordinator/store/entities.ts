@@ -46,4 +46,30 @@ export const CommandAuditSchema = defineEntity({
 });
 export type CommandAuditRow = InferEntity<typeof CommandAuditSchema>;
 
-export const ALL_ENTITIES = [MetaSchema, AgentSchema, CommandAuditSchema];
+/** One attempt of a group, as recorded when it was made (live state comes from the projection). */
+export interface GroupMemberRecord {
+  index: number;
+  agentId: string;
+  sessionId: string;
+  taskId: string;
+  branch: string;
+  state: 'created' | 'failed' | 'picked' | 'cleaned_up';
+  error: string;
+}
+
+/** A fan-out group: N attempts of one task in sessions on chosen agents. */
+export const GroupSchema = defineEntity({
+  name: 'GroupRow',
+  tableName: 'task_group',
+  properties: {
+    id: p.string().primary(),
+    title: p.string(),
+    members: p.json<GroupMemberRecord[]>(),
+    pickedSessionId: p.string(),
+    landJobId: p.string(),
+    createdAt: p.datetime(),
+  },
+});
+export type GroupRow = InferEntity<typeof GroupSchema>;
+
+export const ALL_ENTITIES = [MetaSchema, AgentSchema, CommandAuditSchema, GroupSchema];
