@@ -104,6 +104,7 @@ export async function startFleet(address: string, options: FleetOptions): Promis
           revision,
           oldestRevision: 1,
           instanceId: id,
+          maxRunningTasks: 0,
           agentNonce: Buffer.alloc(0),
         },
       },

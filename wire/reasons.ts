@@ -6,6 +6,7 @@
  * service) is still passed on as a string.
  */
 export const GROVE_REASONS = [
+  'AGENTS_FULL',
   'AGENT_DOES_NOT_MATCH',
   'AGENT_ID_IN_USE',
   'AGENT_ID_REQUIRED',
@@ -73,6 +74,7 @@ export const GROVE_REASONS = [
   'DIRTY_TRACKED',
   'DIRTY_UNTRACKED',
   'DISK_FULL',
+  'DISK_LOW',
   'DUPLICATE_REPO',
   'ENV_TOO_LARGE',
   'ENV_VALUE_TOO_LONG',

@@ -40,6 +40,8 @@ export interface AgentContext {
   locks: LockService;
   jobs: JobService;
   syncs: SyncService;
+  /** --max-running-tasks (0: no bound): told to the coordinator, which skips a full agent. */
+  maxRunningTasks: number;
   /** Updated by the link as it connects, is welcomed and fails. */
   link: LinkStatus;
   /** Everything the agent owns at one revision. */

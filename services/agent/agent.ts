@@ -6,6 +6,7 @@ import { startHttpServer } from '../common/http-server.js';
 import { metricsRoute } from '../common/metrics.js';
 import { writeFileAtomically } from '../common/ready.js';
 import { AGENT_METRICS_PREFIX, createAgentMetrics } from './agent-metrics.js';
+import { DiskGuard } from './procs/disk-space.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
 import { newId } from '../common/ids.js';
 import type { ProfileSpec } from './domain/profiles.js';
@@ -44,6 +45,10 @@ export interface AgentOptions {
   labels?: Record<string, string> | undefined;
   token?: string | undefined;
   tls?: TlsFiles | undefined;
+  /** Tasks running at once across sessions (0 or unset: no bound). */
+  maxRunningTasks?: number | undefined;
+  /** Bytes that must stay free on the worktree root for new sessions and tasks (0: no floor). */
+  minFreeDiskBytes?: number | undefined;
   /** HOST:PORT for Prometheus `/metrics` over HTTP; its bound address goes to `<dataDir>/metrics-address`. */
   metrics?: string | undefined;
   /** CA file to verify the coordinator's certificate; set to dial it over TLS. */
@@ -138,6 +143,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
   const realRoot = realpathSync(worktreeRoot);
   const repos = new RepoService(store, options.log.child({ component: 'repos' }), SessionService.repoUsage, realRoot);
   const jobQueue = new JobQueue(store);
+  const disk = new DiskGuard(realRoot, options.minFreeDiskBytes ?? 0);
   const sessions = new SessionService({
     store,
     branchJobs: jobQueue,
@@ -145,6 +151,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     worktreeRoot: realRoot,
     log: options.log.child({ component: 'sessions' }),
     activityOf: TaskReads.activityOf,
+    disk,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
   const syncs = new SyncService({
@@ -165,6 +172,8 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     cancelGraceMs: options.cancelGraceMs,
     profiles: options.profiles,
     needsInputQuietMs: options.needsInputQuietMs,
+    maxRunningTasks: options.maxRunningTasks,
+    disk,
     // Tasks find the agent through this file: it moves with the agent's port across restarts.
     agentAddressFile: join(dataDir, 'address'),
     // Commits a task made flow to a following checkout as soon as it ends.
@@ -198,6 +207,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     locks,
     jobs,
     syncs,
+    maxRunningTasks: options.maxRunningTasks ?? 0,
     link: { coordinator: options.coordinator ?? '', state: options.coordinator ? 'connecting' : 'disabled', lastError: '', welcomes: 0 },
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,

@@ -40,9 +40,22 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --profiles FILE           agent profiles of your own (JSON, see \`grove profile ls\`)
   --needs-input-quiet DURATION   a terminal task quiet this long while it reads its terminal
                             is NEEDS_INPUT (default 2s)
+  --max-running-tasks N     tasks running at once across all sessions; the rest wait QUEUED,
+                            oldest first (default: no bound)
+  --min-free-disk BYTES     below this much free space on the worktree root, new sessions and
+                            tasks are refused with RESOURCE_EXHAUSTED (K, M, G suffixes; default 0)
   --metrics HOST:PORT       serve Prometheus /metrics over HTTP here (same token and TLS);
                             the bound address is written to DATA_DIR/metrics-address
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
+
+/** `--min-free-disk 2G`: a byte count with an optional K, M, G or T suffix (powers of 1024). */
+function byteSize(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!match) throw new Error(`${flag} takes a size like 500M or 2G, not "${text}"`);
+  const power = ' KMGT'.indexOf(match[2]!.toUpperCase() || ' ');
+  return Number(match[1]) * 1024 ** power;
+}
 
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
 function plaintextLinkChecked(coordinator: string | undefined, caFile: string | undefined, allowed: boolean): string | undefined {
@@ -81,6 +94,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         maintenance: { type: 'string' },
         profiles: { type: 'string' },
         metrics: { type: 'string' },
+        'max-running-tasks': { type: 'string' },
+        'min-free-disk': { type: 'string' },
         'needs-input-quiet': { type: 'string' },
       },
     });
@@ -108,6 +123,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         profiles: loadProfiles(values.profiles),
         needsInputQuietMs: optionalDuration(values['needs-input-quiet']),
         metrics: values.metrics,
+        maxRunningTasks: positiveInteger(values['max-running-tasks'], '--max-running-tasks'),
+        minFreeDiskBytes: byteSize(values['min-free-disk'], '--min-free-disk'),
         log,
       },
       readyFile: values['ready-file'],

@@ -109,7 +109,11 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
     if (!record) return;
     const transition = statuses.update(agentId, statusOf(record), force);
     if (!transition) return;
-    const load = { appliedRevision: projection.of(agentId)?.appliedRevision ?? 0, runningTasks: projection.index.runningTasks(agentId) };
+    const load = {
+      appliedRevision: projection.of(agentId)?.appliedRevision ?? 0,
+      runningTasks: projection.index.runningTasks(agentId),
+      queuedTasks: projection.index.queuedTasks(agentId),
+    };
     projection.agentChanged(toAgentProto(record, transition.status, load));
     if (transition.sessionsChanged) {
       projection.reshowSessions(agentId, transition.status === 'connected' ? 'session.agent_back' : 'session.agent_unknown');

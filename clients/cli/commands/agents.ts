@@ -29,6 +29,8 @@ const agentRow = (agent: Agent, now: Date) => [
   enumLabel(agentStatusToJSON(agent.status), 'AGENT_STATUS_'),
   formatLabels(agent.labels),
   formatAge(agent.lastSeenTime, now),
+  // Running out of the agent's bound ("2/4"), or just running ("2") without one; then queued.
+  `${agent.runningTasks}${agent.maxRunningTasks ? `/${agent.maxRunningTasks}` : ''} running, ${agent.queuedTasks} queued`,
 ];
 
 const ls: Command = {
@@ -38,7 +40,9 @@ const ls: Command = {
   usage: verbUsage(
     'agents ls',
     `Lists the agents known to the coordinator: CONNECTED, DISCONNECTED (within the grace
-period) or UNKNOWN (not heard from within the TTL), and when each was last heard from.`,
+period) or UNKNOWN (not heard from within the TTL), when each was last heard from, and its
+load: tasks running (out of its --max-running-tasks, when it has one) and queued. A full
+agent is passed by when a selector or --spread chooses where work goes.`,
   ),
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, {});
@@ -47,7 +51,7 @@ period) or UNKNOWN (not heard from within the TTL), and when each was last heard
     if (values.json) return io.outExact(formatJsonLine(ListAgentsResponse.toJSON(response)));
     if (response.agents.length === 0) return io.err('no agents\n');
     const now = new Date();
-    io.out(formatTable([['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN'], ...response.agents.map((agent) => agentRow(agent, now))]));
+    io.out(formatTable([['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN', 'LOAD'], ...response.agents.map((agent) => agentRow(agent, now))]));
   },
 };
 

@@ -97,6 +97,7 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
           name: ctx.identity.name,
           labels: ctx.identity.labels,
           version: ctx.identity.version,
+          maxRunningTasks: ctx.maxRunningTasks,
           revision: newest,
           oldestRevision: oldest,
           instanceId: INSTANCE_ID,

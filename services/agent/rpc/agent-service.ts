@@ -1,3 +1,5 @@
+import { freeBytes } from '../procs/disk-space.js';
+import { TaskReads } from '../tasks/task-reads.js';
 import type { CallContext } from 'nice-grpc-common';
 import { AgentServiceDefinition, LinkState, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
 import { invalidArgument } from '../../common/errors.js';
@@ -30,6 +32,9 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
         oldestRevision: oldest,
         worktreeRoot: ctx.worktreeRoot,
         link: { coordinator: ctx.link.coordinator, state: LINK_STATES[ctx.link.state], lastError: ctx.link.lastError },
+        maxRunningTasks: ctx.maxRunningTasks,
+        ...(await TaskReads.load(ctx.store.read())),
+        freeDiskBytes: freeBytes(ctx.worktreeRoot),
       };
     },
     async addRepo(request) {

@@ -29,6 +29,7 @@ import {
   resolveCommit,
 } from '../git/worktrees.js';
 import type { BranchJobPort } from '../jobs/job-queue.js';
+import type { DiskGuard } from '../procs/disk-space.js';
 import type { RepoService } from '../repos/repo-service.js';
 import {
   SessionSchema,
@@ -59,6 +60,8 @@ export interface SessionServiceOptions {
   activityOf?: ActivityProbe;
   /** Queues the register_branch jobs of sessions whose branch exists only on a remote. */
   branchJobs: BranchJobPort;
+  /** Refuses new sessions while the disk is below --min-free-disk. */
+  disk?: DiskGuard | undefined;
 }
 
 interface PlannedWorktree {
@@ -87,6 +90,7 @@ export class SessionService {
   private readonly root: string;
   private readonly log: Logger;
   private readonly branchJobs: BranchJobPort;
+  private readonly diskGuard: DiskGuard | undefined;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -94,6 +98,7 @@ export class SessionService {
     this.root = options.worktreeRoot;
     this.log = options.log;
     this.branchJobs = options.branchJobs;
+    this.diskGuard = options.disk;
     this.rows = new WorktreeRows(options.store, options.repos, options.log, options.activityOf ?? (async () => 'IDLE'));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
@@ -150,6 +155,7 @@ export class SessionService {
       const existing = await this.store.read().findOne(SessionSchema, { requestId: request.requestId });
       if (existing) return this.get(existing.id);
     }
+    this.diskGuard?.check('a new session');
     const repos: RepoRow[] = [];
     for (const idOrName of request.repoIds) {
       const repo = await this.repos.find(idOrName);

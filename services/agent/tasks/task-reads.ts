@@ -32,6 +32,15 @@ export class TaskReads {
     return sessionActivity(running.map((t) => t.activity || 'WORKING'));
   }
 
+  /** Tasks running and waiting now, across sessions. */
+  static async load(em: EntityManager): Promise<{ runningTasks: number; queuedTasks: number }> {
+    const [runningTasks, queuedTasks] = await Promise.all([
+      em.count(TaskSchema, { state: 'RUNNING' }),
+      em.count(TaskSchema, { state: 'QUEUED' }),
+    ]);
+    return { runningTasks, queuedTasks };
+  }
+
   async get(id: string): Promise<Task> {
     return toTaskProto(await this.find(id));
   }

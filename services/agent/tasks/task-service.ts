@@ -12,6 +12,7 @@ import { crashPoint } from '../crash-points.js';
 import type { TaskEventType } from '../domain/event-types.js';
 import { mergeProfiles, type ProfileSpec } from '../domain/profiles.js';
 import { DEFAULT_QUIET_MS, STARTED, type Activity } from '../domain/task-activity.js';
+import type { DiskGuard } from '../procs/disk-space.js';
 import { finalTaskState, isFinished, nextTaskState, type RunOutcome } from '../domain/task-lifecycle.js';
 import type { LockService } from '../procs/lock-service.js';
 import {
@@ -26,6 +27,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import { TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
 import { taskResource, toTaskProto } from './task-mapper.js';
+import { TaskAdmission } from './task-admission.js';
 import { TaskReads } from './task-reads.js';
 import { dropOldTasks } from './task-retention.js';
 import { logTail } from './task-logs.js';
@@ -56,6 +58,10 @@ export interface TaskServiceOptions {
   agentAddressFile?: string | undefined;
   /** Output quiet this long, with the terminal's foreground reading it: NEEDS_INPUT. */
   needsInputQuietMs?: number | undefined;
+  /** Tasks running at once across all sessions (0: no bound); the rest wait QUEUED, oldest first. */
+  maxRunningTasks?: number | undefined;
+  /** Refuses new tasks while the disk is below --min-free-disk. */
+  disk?: DiskGuard | undefined;
 }
 
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
@@ -85,6 +91,8 @@ export class TaskService {
   private readonly onTaskEnded: (sessionId: string) => void;
   private readonly profiles: ProfileSpec[];
   private readonly agentAddressFile: string;
+  private readonly disk: DiskGuard | undefined;
+  private readonly admission: TaskAdmission;
   readonly terminals: TaskTerminals;
   /** Reads of tasks and their logs; they never change anything. */
   readonly reads: TaskReads;
@@ -107,6 +115,8 @@ export class TaskService {
     this.onTaskEnded = options.onTaskEnded ?? (() => undefined);
     this.profiles = options.profiles ?? mergeProfiles([]);
     this.agentAddressFile = options.agentAddressFile ?? '';
+    this.admission = new TaskAdmission(this.store, options.maxRunningTasks ?? 0, this.log);
+    this.disk = options.disk;
     this.reads = new TaskReads(this.store, this.sessions);
     this.terminals = new TaskTerminals({
       store: this.store,
@@ -135,6 +145,7 @@ export class TaskService {
       if (existing) return toTaskProto(existing);
     }
     const session = await this.sessions.get(request.sessionId);
+    this.disk?.check('a new task');
     if (session.state !== SessionState.SESSION_STATE_ACTIVE) {
       throw failedPrecondition('SESSION_NOT_ACTIVE', `session ${session.id} is not active; restore it first`);
     }
@@ -201,8 +212,9 @@ export class TaskService {
         const em = this.store.read();
         if ((await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return;
         const next = await em.findOne(TaskSchema, { sessionId, state: 'QUEUED' }, { orderBy: { seq: 'asc' } });
+        if (!next) return;
         // Under the session's lock: kill and cleanup cannot remove the worktree mid-launch.
-        if (next) await this.sessions.withSessionLock(sessionId, () => this.launch(next));
+        await this.admission.launchIfAdmitted(sessionId, () => this.sessions.withSessionLock(sessionId, () => this.launch(next)));
       })
       .catch((err: unknown) => this.log.error({ err, session: sessionId }, 'scheduling failed'));
   }
@@ -398,6 +410,8 @@ export class TaskService {
     this.log.info({ task: task.id, state, reason }, 'task ended');
     await dropOldTasks(this.store, task.sessionId, this.retention);
     this.kick(task.sessionId);
+    // A slot came free: the sessions waiting longest get it (each kick decides again).
+    if (!this.stopped) this.admission.waitingLongest((id) => this.kick(id));
     this.onTaskEnded(task.sessionId);
   }
 

@@ -18,6 +18,8 @@ export interface AgentRecord {
   linkJoined: string;
   /** Why the last link ended; in memory, since this start. */
   linkEnded: string;
+  /** The agent's --max-running-tasks as its last Hello said (0: no bound); in memory. */
+  maxRunningTasks: number;
 }
 
 // last_seen moves with every message; writing it through would cost a transaction per
@@ -100,6 +102,7 @@ export class AgentRegistry {
       disconnectedAt: undefined,
       linkJoined: '',
       linkEnded: previous?.linkEnded ?? '',
+      maxRunningTasks: hello.maxRunningTasks,
     };
     this.records.set(record.id, record);
     this.unflushed.delete(record.id);
@@ -182,5 +185,6 @@ function toRecord(row: AgentRow): AgentRecord {
     disconnectedAt: row.disconnectedAt ?? undefined,
     linkJoined: '',
     linkEnded: '',
+    maxRunningTasks: 0,
   };
 }

@@ -9,6 +9,7 @@ const agent = (name: string, runningTasks: number, extra: Partial<RouteCandidate
   status: 'connected',
   lastSeen: new Date(0),
   runningTasks,
+  maxRunningTasks: 0,
   hasRepo: () => true,
   ...extra,
 });
@@ -36,9 +37,14 @@ describe('placeMembers', () => {
     expect(names(placeMembers(fleet, 2, true, { ...ask, labels: { team: 'a' } }))).toEqual(['ok', 'ok']);
   });
 
+  it('passes by a full agent (at its --max-running-tasks)', () => {
+    const fleet = [agent('full', 0, { maxRunningTasks: 2, runningTasks: 2 }), agent('busy', 9), agent('room', 1, { maxRunningTasks: 4 })];
+    expect(names(placeMembers(fleet, 3, true, ask))).toEqual(['room', 'busy', 'room']);
+  });
+
   it('refuses when no agent may take a member, saying what was asked', () => {
     expect(() => placeMembers([agent('a', 0, { status: 'disconnected' })], 1, true, { ...ask, labels: { team: 'x' } })).toThrow(
-      /no connected agent matches team=x, repo app/,
+      /no connected agent with room for a task matches team=x, repo app/,
     );
   });
 });

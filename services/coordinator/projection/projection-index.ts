@@ -60,6 +60,10 @@ export class ProjectionIndex {
   runningTasks(agentId: string): number {
     return this.tasks.count(agentStateFacet(agentId, TaskState.TASK_STATE_RUNNING));
   }
+
+  queuedTasks(agentId: string): number {
+    return this.tasks.count(agentStateFacet(agentId, TaskState.TASK_STATE_QUEUED));
+  }
 }
 
 function follow<T>(index: ResourceIndex<T>, agentId: string, id: string, item: T, deleted: boolean): void {

@@ -11,6 +11,7 @@ const agent = (
   runningTasks: number,
   labels: Record<string, string> = {},
   repos: string[] = [],
+  maxRunningTasks = 0,
 ): RouteCandidate => ({
   id,
   name,
@@ -18,6 +19,7 @@ const agent = (
   status,
   lastSeen: new Date('2025-01-01T00:00:00Z'),
   runningTasks,
+  maxRunningTasks,
   hasRepo: (repo) => repos.includes(repo),
 });
 
@@ -93,6 +95,32 @@ describe('chooseAgent', () => {
 
   it('says why an agent is unreachable, with its last-seen time', () => {
     expect(() => chooseAgent(fleet, ask({ agent: 'delta' }), none)).toThrow(/UNKNOWN \(last seen 2025-01-01T00:00:00.000Z\)/);
+  });
+});
+
+describe('chooseAgent with --max-running-tasks', () => {
+  const none: ResolvedKeys = { owners: [], repoNames: [] };
+  const ask: RouteAsk = { agent: '', labels: {}, repos: [] };
+
+  it('passes a full agent by, even when it is the least loaded', () => {
+    const fleet = [agent('agt_f', 'full', 'connected', 1, {}, [], 1), agent('agt_r', 'roomy', 'connected', 5, {}, [], 8)];
+    expect(chooseAgent(fleet, ask, none).name).toBe('roomy');
+  });
+
+  it('refuses with RESOURCE_EXHAUSTED when every matching agent is full, with their loads', () => {
+    const fleet = [agent('agt_f', 'full', 'connected', 2, {}, [], 2)];
+    expect(() => chooseAgent(fleet, ask, none)).toThrow(
+      expect.objectContaining({
+        code: Status.RESOURCE_EXHAUSTED,
+        reason: 'AGENTS_FULL',
+        message: expect.stringMatching(/full: 2\/2 running/),
+      }),
+    );
+  });
+
+  it('still sends a call naming its own resource to a full agent (its tasks queue there)', () => {
+    const fleet = [agent('agt_f', 'full', 'connected', 2, {}, [], 2)];
+    expect(chooseAgent(fleet, ask, { owners: ['agt_f'], repoNames: [] }).name).toBe('full');
   });
 });
 

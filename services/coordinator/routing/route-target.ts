@@ -1,4 +1,4 @@
-import { failedPrecondition, invalidArgument, notFound, unavailable } from '../../common/errors.js';
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted, unavailable } from '../../common/errors.js';
 import { matchesLabels } from '../../common/paging.js';
 import type { AgentStatusName } from '../agents/agent-status.js';
 import type { OwnedKind, RouteKeys } from '../../../wire/agent-methods.js';
@@ -12,6 +12,8 @@ export interface RouteCandidate {
   status: AgentStatusName;
   lastSeen: Date | undefined;
   runningTasks: number;
+  /** Its --max-running-tasks (0: no bound). */
+  maxRunningTasks: number;
   /** Has a repo with this id or name (as projected). */
   hasRepo(idOrName: string): boolean;
 }
@@ -149,5 +151,13 @@ export function chooseAgent(candidates: readonly RouteCandidate[], ask: RouteAsk
     const states = matching.map((c) => `${c.name}: ${c.status.toUpperCase()}`).join(', ');
     throw unavailable('AGENT_NOT_CONNECTED', `no agent matching the selector (${describeAsk(narrowed)}) is connected (${states})`);
   }
-  return [...connected].sort(byLoad)[0]!;
+  const withRoom = connected.filter((c) => !isFull(c));
+  if (withRoom.length === 0) {
+    const loads = connected.map((c) => `${c.name}: ${c.runningTasks}/${c.maxRunningTasks} running`).join(', ');
+    throw resourceExhausted('AGENTS_FULL', `every agent matching the selector (${describeAsk(narrowed)}) is full (${loads})`);
+  }
+  return [...withRoom].sort(byLoad)[0]!;
 }
+
+/** Running as many tasks as its --max-running-tasks allows: selectors pass it by. */
+export const isFull = (c: RouteCandidate): boolean => c.maxRunningTasks > 0 && c.runningTasks >= c.maxRunningTasks;

@@ -83,6 +83,7 @@ export function createCoordinatorServiceImpl(deps: CoordinatorServiceDeps): Coor
   const loadOf = (agentId: string) => ({
     appliedRevision: projection.of(agentId)?.appliedRevision ?? 0,
     runningTasks: index.runningTasks(agentId),
+    queuedTasks: index.queuedTasks(agentId),
   });
 
   /**

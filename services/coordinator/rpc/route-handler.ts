@@ -65,6 +65,7 @@ export function routeCandidates(deps: Pick<RouteDeps, 'registry' | 'hub' | 'proj
       status: deriveAgentStatus({ linkOpen: hub.isOpen(record.id), lastSeen: record.lastSeen }, now, policy),
       lastSeen: record.lastSeen,
       runningTasks: index.runningTasks(record.id),
+      maxRunningTasks: record.maxRunningTasks,
       hasRepo: (idOrName) =>
         index.repos.ownersOf(idOrName).includes(record.id) ||
         (index.repos.count(nameFacet(idOrName)) > 0 &&

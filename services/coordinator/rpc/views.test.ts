@@ -18,6 +18,7 @@ describe('toSessionView', () => {
     disconnectedAt: undefined,
     linkJoined: 'resume',
     linkEnded: '',
+    maxRunningTasks: 0,
   };
   const session = (activity: SessionActivity): Session => ({
     id: 'ses_1',

@@ -15,6 +15,7 @@ export const toAgentStatusProto = (status: AgentStatusName): AgentStatus => STAT
 export interface AgentLoad {
   appliedRevision: number;
   runningTasks: number;
+  queuedTasks: number;
 }
 
 export function toAgentProto(record: AgentRecord, status: AgentStatusName, load: AgentLoad): Agent {
@@ -28,6 +29,8 @@ export function toAgentProto(record: AgentRecord, status: AgentStatusName, load:
     connectTime: record.connectedAt,
     appliedRevision: load.appliedRevision,
     runningTasks: load.runningTasks,
+    maxRunningTasks: record.maxRunningTasks,
+    queuedTasks: load.queuedTasks,
     linkJoined: record.linkJoined,
     linkEnded: record.linkEnded,
   };
