@@ -36,7 +36,17 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
       const name = `sim-${a}`;
       names.push(name);
       await registry.connected(
-        { agentId: id, name, labels: {}, version: 'bench', revision: 1, oldestRevision: 1, instanceId: id, maxRunningTasks: 0, agentNonce: Buffer.alloc(0) },
+        {
+          agentId: id,
+          name,
+          labels: {},
+          version: 'bench',
+          revision: 1,
+          oldestRevision: 1,
+          instanceId: id,
+          maxRunningTasks: 0,
+          agentNonce: Buffer.alloc(0),
+        },
         new Date(),
       );
       const repo: Repo = {
