@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskState } from '../gen/grove/agent/v1/resources.js';
+import { SessionActivity, TaskState } from '../gen/grove/agent/v1/resources.js';
 import { AgentStatus, GroupMemberState, type Group } from '../gen/grove/coordinator/v1/coordinator_service.js';
 import { createCoordinatorClient, type CoordinatorClient } from '../clients/sdk/index.js';
 import { grove, json } from './helpers/cli.js';
@@ -134,6 +134,20 @@ describe('fan-out groups across agents', () => {
       expect(kept.trim()).not.toBe('');
       expect(existsSync(join(otherRepo, 'answer.txt'))).toBe(false);
     }
+
+    // A member whose agent is unreachable shows its activity UNKNOWN.
+    const away = agents.findIndex((_, i) => `agent-${TEAMS[i]}` === keep!.agentName);
+    await agents[away]!.stop();
+    const seen = await waitFor(async () => {
+      const member = (await groupOf(created.id)).members[0]!;
+      return member.activity === SessionActivity.SESSION_ACTIVITY_UNKNOWN ? member : undefined;
+    }, 'the kept member to show UNKNOWN');
+    expect(seen.sessionId).toBe(keep!.sessionId);
+    agents[away] = await startAgentProcess({
+      dataDir: join(tmp.path, `agent-${TEAMS[away]}`),
+      extraArgs: ['--coordinator', address, '--name', `agent-${TEAMS[away]}`, '--labels', `team=${TEAMS[away]}`],
+    });
+    await waitFor(allConnected, 'the agent to relink');
   });
 
   it('reports a member that cannot be created and runs the others; a watch sees the group', async () => {

@@ -3,19 +3,11 @@ import { rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
-import {
-  SessionActivity,
-  SessionState,
-  type Orphan,
-  type PreservedRef,
-  type Session,
-  type SessionWorktree,
-} from '../../../gen/grove/agent/v1/resources.js';
-import { checkedEnumFilter } from '../../common/enum-filter.js';
+import type { Orphan, PreservedRef, Session, SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { checkRequestId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
-import { checkLabels, decodePageToken, matchesLabels, pageSize, parseLabels, takePage } from '../../common/paging.js';
+import { checkLabels } from '../../common/paging.js';
 import { crashPoint } from '../crash-points.js';
 import { branchNameProblem } from '../../common/branch-name.js';
 import {
@@ -43,8 +35,8 @@ import {
 import type { Store, Tx } from '../store/store.js';
 import { OrphansAndDrift } from './orphans-and-drift.js';
 import { PreservedRefs } from './preserved-refs.js';
-import { sessionStateFromProto } from './session-mapper.js';
 import { SessionTeardown } from './session-teardown.js';
+import { listSessions, type SessionListRequest } from './session-list.js';
 import { gitFailure, WorktreeRows, type ActivityProbe } from './worktree-rows.js';
 
 export { PRESERVED_PREFIX, preservedRefFor, type ActivityProbe, type WorkingProbe } from './worktree-rows.js';
@@ -359,46 +351,8 @@ export class SessionService {
     return this.rows.get(id);
   }
 
-  async list(request: { pageSize: number; pageToken: string; state: number; repoId: string; labelSelector: string; activity: number }) {
-    const size = pageSize(request.pageSize);
-    const activity = checkedEnumFilter(SessionActivity, request.activity, 'activity') ? request.activity : undefined;
-    const after = decodePageToken(request.pageToken);
-    const selector = parseLabels(request.labelSelector);
-    const state = checkedEnumFilter(SessionState, request.state, 'state') ? sessionStateFromProto(request.state) : undefined;
-    const repoId = request.repoId ? (await this.repos.find(request.repoId)).id : undefined;
-    return this.store.readConsistent(async (em) => {
-      const sessions: Session[] = [];
-      let cursor = after;
-      // Label filtering happens in memory: scan in id order until the page is full.
-      const repoSessions = repoId ? await this.sessionIdsOfRepo(em, repoId) : undefined;
-      for (;;) {
-        const idFilter: { $gt?: string; $in?: string[] } = {};
-        if (cursor) idFilter.$gt = cursor;
-        if (repoSessions) idFilter.$in = repoSessions;
-        const rows = await em.find(
-          SessionSchema,
-          { ...(Object.keys(idFilter).length ? { id: idFilter } : {}), ...(state ? { state } : {}) },
-          { orderBy: { id: 'asc' }, limit: size + 1 },
-        );
-        for (const row of rows) {
-          if (!matchesLabels(row.labels, selector)) continue;
-          const worktrees = await em.find(WorktreeSchema, { sessionId: row.id }, { orderBy: { repoName: 'asc' } });
-          const session = await this.rows.toProto(em, row, worktrees);
-          if (activity && session.activity !== activity) continue;
-          sessions.push(session);
-          if (sessions.length > size) break;
-        }
-        if (sessions.length > size || rows.length <= size) break;
-        cursor = rows[rows.length - 1]!.id;
-      }
-      const { page, nextPageToken } = takePage(sessions, size, (s) => s.id);
-      return { sessions: page, nextPageToken };
-    });
-  }
-
-  private async sessionIdsOfRepo(em: EntityManager, repoId: string): Promise<string[]> {
-    const rows = await em.find(WorktreeSchema, { repoId }, { fields: ['sessionId'] });
-    return rows.map((r) => r.sessionId);
+  async list(request: SessionListRequest) {
+    return listSessions(this.store, this.rows, request, request.repoId ? (await this.repos.find(request.repoId)).id : undefined);
   }
 
   /** How many sessions hold a live worktree of the repo: RemoveRepo refuses while any do. */
