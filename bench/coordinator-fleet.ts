@@ -67,6 +67,7 @@ export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: 
     pendingJobId: '',
     lastError: '',
     landings: [],
+    ports: [],
   };
 }
 

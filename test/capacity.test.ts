@@ -188,6 +188,52 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
     }
   });
 
+  it('gives each session a block of ports of its own, seen by its tasks, reused only after the session is removed', async () => {
+    await fresh(['--port-range', '21000-21003', '--ports-per-session', '2']);
+    const [first, second] = [await newSession(), await newSession()];
+    expect([first.ports, second.ports]).toEqual([
+      [21000, 21001],
+      [21002, 21003],
+    ]);
+    // Every block is held: a third session is refused, and nothing is made.
+    await expectStatus(newSession(), Status.RESOURCE_EXHAUSTED, /every block of 2 port\(s\) in 21000-21003 is held/);
+    const shown = await grove(['session', 'get', second.id, '--agent', agent!.address]);
+    expect(shown.stdout).toMatch(/PORTS\s+21002, 21003/);
+    const { task } = await client.startTask({
+      sessionId: second.id,
+      argv: ['sh', '-c', 'echo "$GROVE_PORT $GROVE_PORT_1 $GROVE_PORT_2"'],
+      prompt: '',
+      env: {},
+      repoId: '',
+      requestId: '',
+      tty: false,
+      cols: 0,
+      rows: 0,
+      profile: '',
+      continue: false,
+    });
+    await until(task!, TaskState.TASK_STATE_SUCCEEDED);
+    expect((await client.readTaskLog({ id: task!.id, offset: 0, limit: 0 })).data.toString()).toBe('21002 21002 21003\n');
+    // Removing the first session frees its block for the next one.
+    expect((await client.killSession({ id: first.id })).freed).toBe(true);
+    expect((await newSession()).ports).toEqual([21000, 21001]);
+    // Restoring the first: its old block is taken now, and every other block too.
+    await expectStatus(client.restoreSessions({ ids: [first.id], all: false }), Status.RESOURCE_EXHAUSTED);
+  });
+
+  it('refuses bad port flags at start-up as usage errors', async () => {
+    for (const [flags, why] of [
+      [['--port-range', '30000-20000'], /starts after it ends/],
+      [['--port-range', '20000-20001', '--ports-per-session', '3'], /more than --port-range/],
+      [['--ports-per-session', '2'], /needs --port-range/],
+    ] as const) {
+      dir = join(tmp.path, `t${++tests}`);
+      const run = await grove(['agent', 'serve', '--data-dir', join(dir, 'agent'), '--listen', '127.0.0.1:0', ...flags]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(why);
+    }
+  });
+
   it('refuses a bad size at start-up as a usage error', async () => {
     dir = join(tmp.path, `t${++tests}`);
     const run = await grove(['agent', 'serve', '--data-dir', join(dir, 'agent'), '--listen', '127.0.0.1:0', '--min-free-disk', 'lots']);

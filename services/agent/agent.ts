@@ -7,6 +7,7 @@ import { metricsRoute } from '../common/metrics.js';
 import { writeFileAtomically } from '../common/ready.js';
 import { AGENT_METRICS_PREFIX, createAgentMetrics } from './agent-metrics.js';
 import { DiskGuard } from './procs/disk-space.js';
+import type { PortPlan } from './domain/port-blocks.js';
 import { startGrpcServer, type TlsFiles } from '../common/grpc-server.js';
 import { newId } from '../common/ids.js';
 import type { ProfileSpec } from './domain/profiles.js';
@@ -47,6 +48,8 @@ export interface AgentOptions {
   tls?: TlsFiles | undefined;
   /** Tasks running at once across sessions (0 or unset: no bound). */
   maxRunningTasks?: number | undefined;
+  /** Ports handed out per session, in blocks (--port-range, --ports-per-session). */
+  ports?: PortPlan | undefined;
   /** Bytes that must stay free on the worktree root for new sessions and tasks (0: no floor). */
   minFreeDiskBytes?: number | undefined;
   /** HOST:PORT for Prometheus `/metrics` over HTTP; its bound address goes to `<dataDir>/metrics-address`. */
@@ -152,6 +155,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     log: options.log.child({ component: 'sessions' }),
     activityOf: TaskReads.activityOf,
     disk,
+    ports: options.ports,
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
   const syncs = new SyncService({

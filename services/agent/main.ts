@@ -12,6 +12,7 @@ import {
   parseServeFlags,
 } from '../common/serve-flags.js';
 import { startAgent } from './agent.js';
+import { parsePortRange, type PortPlan } from './domain/port-blocks.js';
 import { hostOf, isLoopbackHost } from '../common/loopback.js';
 
 export const AGENT_SERVE_USAGE = `grove agent serve [options]
@@ -44,6 +45,8 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
                             oldest first (default: no bound)
   --min-free-disk BYTES     below this much free space on the worktree root, new sessions and
                             tasks are refused with RESOURCE_EXHAUSTED (K, M, G suffixes; default 0)
+  --port-range FIRST-LAST   ports to hand out to sessions, a block each (GROVE_PORT in tasks)
+  --ports-per-session K     the size of each session's block (default 1; needs --port-range)
   --metrics HOST:PORT       serve Prometheus /metrics over HTTP here (same token and TLS);
                             the bound address is written to DATA_DIR/metrics-address
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
@@ -55,6 +58,18 @@ function byteSize(text: string | undefined, flag: string): number | undefined {
   if (!match) throw new Error(`${flag} takes a size like 500M or 2G, not "${text}"`);
   const power = ' KMGT'.indexOf(match[2]!.toUpperCase() || ' ');
   return Number(match[1]) * 1024 ** power;
+}
+
+function portPlan(range: string | undefined, perSession: string | undefined): PortPlan | undefined {
+  if (range === undefined) {
+    if (perSession !== undefined) throw new Error('--ports-per-session needs --port-range');
+    return undefined;
+  }
+  const parsed = parsePortRange(range);
+  if (typeof parsed === 'string') throw new Error(`--port-range ${parsed}`);
+  const size = positiveInteger(perSession, '--ports-per-session') ?? 1;
+  if (size > parsed.last - parsed.first + 1) throw new Error(`--ports-per-session ${size} is more than --port-range ${range} holds`);
+  return { ...parsed, perSession: size };
 }
 
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
@@ -96,6 +111,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         metrics: { type: 'string' },
         'max-running-tasks': { type: 'string' },
         'min-free-disk': { type: 'string' },
+        'port-range': { type: 'string' },
+        'ports-per-session': { type: 'string' },
         'needs-input-quiet': { type: 'string' },
       },
     });
@@ -125,6 +142,7 @@ export async function serveAgent(argv: string[]): Promise<void> {
         metrics: values.metrics,
         maxRunningTasks: positiveInteger(values['max-running-tasks'], '--max-running-tasks'),
         minFreeDiskBytes: byteSize(values['min-free-disk'], '--min-free-disk'),
+        ports: portPlan(values['port-range'], values['ports-per-session']),
         log,
       },
       readyFile: values['ready-file'],

@@ -60,6 +60,7 @@ export function sessionDetail(session: Session, agentName?: string): string {
     ['ACTIVITY', sessionActivityLabel(session)],
     ['LABELS', formatLabels(session.labels)],
   ];
+  if (session.ports.length > 0) fields.push(['PORTS', session.ports.join(', ')]);
   if (agentName) fields.push(['AGENT', agentName]);
   if (session.pendingJobId) fields.push(['PENDING JOB', session.pendingJobId]);
   if (session.lastError) fields.push(['LAST ERROR', session.lastError]);

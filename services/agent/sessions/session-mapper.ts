@@ -60,6 +60,7 @@ export function toSessionProto(row: SessionRow, worktrees: WorktreeRow[], activi
     lastSeenTime: undefined,
     pendingJobId: row.pendingJobId,
     lastError: row.lastError,
+    ports: row.ports,
     landings: row.landings.map((l) => ({
       repoId: l.repoId,
       repoName: l.repoName,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
 import type { Orphan, PreservedRef, Session, SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
-import { failedPrecondition, invalidArgument } from '../../common/errors.js';
+import { failedPrecondition, invalidArgument, resourceExhausted } from '../../common/errors.js';
 import { checkRequestId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { checkLabels } from '../../common/paging.js';
@@ -22,6 +22,7 @@ import {
 } from '../git/worktrees.js';
 import type { BranchJobPort } from '../jobs/job-queue.js';
 import type { DiskGuard } from '../procs/disk-space.js';
+import { freeBlock, type PortPlan } from '../domain/port-blocks.js';
 import type { RepoService } from '../repos/repo-service.js';
 import {
   SessionSchema,
@@ -54,6 +55,8 @@ export interface SessionServiceOptions {
   branchJobs: BranchJobPort;
   /** Refuses new sessions while the disk is below --min-free-disk. */
   disk?: DiskGuard | undefined;
+  /** --port-range and --ports-per-session: each session with a worktree holds a block. */
+  ports?: PortPlan | undefined;
 }
 
 interface PlannedWorktree {
@@ -83,6 +86,7 @@ export class SessionService {
   private readonly log: Logger;
   private readonly branchJobs: BranchJobPort;
   private readonly diskGuard: DiskGuard | undefined;
+  private readonly portPlan: PortPlan | undefined;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -91,6 +95,7 @@ export class SessionService {
     this.log = options.log;
     this.branchJobs = options.branchJobs;
     this.diskGuard = options.disk;
+    this.portPlan = options.ports;
     this.rows = new WorktreeRows(options.store, options.repos, options.log, options.activityOf ?? (async () => 'IDLE'));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
@@ -256,7 +261,9 @@ export class SessionService {
     worktreeState: WorktreeRow['state'],
   ): Promise<void> {
     const now = new Date();
+    const ports = await this.allocatePorts(tx.em, id);
     tx.em.create(SessionSchema, {
+      ports,
       id,
       title: request.title,
       branch: request.branch,
@@ -427,6 +434,7 @@ export class SessionService {
     const sessions: Session[] = [];
     for (const id of targetIds) {
       await this.rows.locks.run(`session:${id}`, async () => {
+        await this.reclaimPorts(id);
         const { rows } = await this.rows.load(id);
         for (const row of rows.filter((r) => r.state === 'REMOVED' || r.state === 'UNAVAILABLE')) {
           const repo = await this.rows.repoOf(row);
@@ -466,6 +474,54 @@ export class SessionService {
   }
 
   /** Records a session.updated event in the caller's transaction (e.g. its activity changed). */
+  /**
+   * A block of ports no session with a worktree holds (none without --port-range), in the
+   * caller's transaction: two creates never get the same block. RESOURCE_EXHAUSTED when all
+   * are held.
+   */
+  private async allocatePorts(em: EntityManager, sessionId: string): Promise<number[]> {
+    if (!this.portPlan) return [];
+    const holders = await em.find(
+      SessionSchema,
+      { state: { $in: ['ACTIVE', 'PENDING_BRANCH'] }, id: { $ne: sessionId } },
+      { fields: ['ports'] },
+    );
+    const block = freeBlock(
+      this.portPlan,
+      holders.map((s) => s.ports),
+    );
+    if (!block) {
+      const { first, last, perSession } = this.portPlan;
+      throw resourceExhausted(
+        'PORTS_EXHAUSTED',
+        `every block of ${perSession} port(s) in ${first}-${last} is held by a session; remove one first`,
+      );
+    }
+    return block;
+  }
+
+  /** A session coming back (restore) keeps its ports unless another session holds them now. */
+  private async reclaimPorts(id: string): Promise<void> {
+    if (!this.portPlan) return;
+    await this.store.transact(async (tx) => {
+      const session = await tx.em.findOneOrFail(SessionSchema, { id });
+      const holders = await tx.em.find(
+        SessionSchema,
+        { state: { $in: ['ACTIVE', 'PENDING_BRANCH'] }, id: { $ne: id } },
+        { fields: ['ports'] },
+      );
+      const taken = new Set(holders.flatMap((h) => h.ports));
+      if (session.ports.length > 0 && session.ports.every((p) => !taken.has(p))) return;
+      session.ports = await this.allocatePorts(tx.em, id);
+      await tx.em.flush();
+    });
+  }
+
+  /** The session's ports, for its tasks' environment. */
+  async portsOf(sessionId: string): Promise<number[]> {
+    return (await this.store.read().findOne(SessionSchema, { id: sessionId }, { fields: ['ports'] }))?.ports ?? [];
+  }
+
   /** Adds what a land moved to the session's record of landings (shown by session get). */
   async recordLandings(id: string, landed: Landing[]): Promise<void> {
     const { session } = await this.rows.load(id);

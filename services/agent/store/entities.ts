@@ -75,6 +75,7 @@ export const SessionSchema = defineEntity({
     // The register_branch job a PENDING_BRANCH session waits for.
     pendingJobId: p.string(),
     landings: p.json<Landing[]>(),
+    ports: p.json<number[]>(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

@@ -12,6 +12,7 @@ import { Migration0006Sync } from './migrations/0006-sync.js';
 import { Migration0007Teardown } from './migrations/0007-teardown.js';
 import { Migration0008Terminals } from './migrations/0008-terminals.js';
 import { Migration0009Land } from './migrations/0009-land.js';
+import { Migration0010Ports } from './migrations/0010-ports.js';
 
 export type AgentOrm = MikroORM;
 
@@ -25,6 +26,7 @@ const MIGRATIONS = [
   { name: '0007-teardown', class: Migration0007Teardown },
   { name: '0008-terminals', class: Migration0008Terminals },
   { name: '0009-land', class: Migration0009Land },
+  { name: '0010-ports', class: Migration0010Ports },
 ];
 
 /** Opens the agent database in `dataDir`, migrated to the newest schema. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { claudeHookSettings } from '../domain/profiles.js';
 import type { TaskRow } from '../store/entities.js';
+import { portEnvironment } from '../domain/port-blocks.js';
 import { taskEnvironment } from './task-request.js';
 
 // The grove CLI, for tasks that report their activity (`$GROVE_CLI signal needs-input`).
@@ -25,12 +26,16 @@ const readAddress = (file: string) => {
  * directory, owner-only: it holds the task's secret, and a terminal task's socket. Answers
  * the secret `grove signal` proves itself with; only its hash is kept in the row.
  */
-export function prepareRunDir(task: TaskRow, options: { logCapBytes: number; agentAddressFile: string; claudeHooks: boolean }): string {
+export function prepareRunDir(
+  task: TaskRow,
+  options: { logCapBytes: number; agentAddressFile: string; claudeHooks: boolean; ports: readonly number[] },
+): string {
   mkdirSync(task.runDir, { recursive: true, mode: 0o700 });
   chmodSync(task.runDir, 0o700);
   const secret = randomBytes(24).toString('base64url');
   const env: Record<string, string> = {
     ...taskEnvironment(task, task.runDir),
+    ...portEnvironment(options.ports),
     GROVE_TASK_SECRET: secret,
     GROVE_AGENT: readAddress(options.agentAddressFile),
     GROVE_AGENT_ADDRESS_FILE: options.agentAddressFile,

@@ -233,6 +233,7 @@ export class TaskService {
       logCapBytes: this.logCapBytes,
       agentAddressFile: this.agentAddressFile,
       claudeHooks: !!task.profile && this.profiles.find((p) => p.name === task.profile)?.activityHooks === 'claude-hooks',
+      ports: await this.sessions.portsOf(task.sessionId),
     });
     // RUNNING (pid 0: starting) is durable before the spawn: after a crash in between, recovery
     // finds the runner through runner.json instead of starting the task a second time.

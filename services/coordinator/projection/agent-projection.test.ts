@@ -35,6 +35,7 @@ const session = (id: string): Session => ({
   pendingJobId: '',
   lastError: '',
   landings: [],
+  ports: [],
 });
 const task = (id: string, state: TaskState): Task => ({
   ...Task.fromPartial({}),

@@ -36,6 +36,7 @@ describe('toSessionView', () => {
     pendingJobId: '',
     lastError: '',
     landings: [],
+    ports: [],
   });
 
   it.each<[AgentStatusName, SessionActivity, SessionActivity, Date | undefined]>([
