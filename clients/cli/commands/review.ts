@@ -104,7 +104,7 @@ ${ROUTE_FLAG_HELP}`,
 const commit: Command = {
   path: ['session', 'commit'],
   synopsis: 'session commit ID -m MESSAGE [--repo R]',
-  summary: 'commit all of a session’s changes, untracked included, in each repo that has any',
+  summary: "commit all of a session's changes, untracked included, in each repo that has any",
   usage: verbUsage(
     'session commit ID -m MESSAGE [--repo R]',
     `Commits every change in the session's worktrees (tracked, staged and untracked; ignored files
