@@ -179,6 +179,24 @@ describe('session land: all or nothing across repos', () => {
     expect((await client.getSession({ id: session.id })).landings).toHaveLength(2);
   });
 
+  it('a crash after every ref moved, then a commit on top of a target: the resumed land finishes, undoing nothing', async () => {
+    const session = await workedSession('finished', (name) => ({ [`${name}.txt`]: `finished ${name}\n` }));
+    await agent!.stop();
+    await startAgent(CRASH('land.moved'));
+    const job = await land(session);
+    await agent!.exited;
+    const landed = { app: mainOf('app'), lib: mainOf('lib') };
+    // The user builds on the landed app main while the agent is down.
+    writeFiles(repos.app.path, { 'next.txt': 'on top of the land\n' });
+    const onTop = commitAll(repos.app.path, 'next step');
+    await startAgent();
+    const done = await ended(job.id);
+    expect(done.state, done.error).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect(mainOf('app')).toBe(onTop);
+    expect(mainOf('lib')).toBe(landed.lib);
+    expect(readFileSync(join(repos.lib.path, 'lib.txt'), 'utf8')).toBe('finished lib\n');
+  });
+
   it('squashes into one commit, or rebases into a line, and pushes with --push', async () => {
     const session0 = await workedSession('no-remote', (name) => ({ [`${name}-0.txt`]: 'x\n' }));
     await expectStatus(land(session0, { push: true }), Status.FAILED_PRECONDITION, /repo "app" has no remote/);

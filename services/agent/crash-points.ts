@@ -7,7 +7,8 @@
  * Points: create.after_worktree, kill.before_remove, kill.after_remove,
  * preserve.after_ref, preserve.after_row, remove.midway (a removal cut short after deleting
  * part of the tree), remove.after_git, job.rebase_conflict, sync.after_stash,
- * task.before_spawn, task.after_spawn.
+ * task.before_spawn, task.after_spawn, land.planned, land.ref_moved (after the first target moved),
+ * land.moved (after every target moved).
  */
 export function crashPoint(point: string): void {
   if (crashPointReached(point)) process.kill(process.pid, 'SIGKILL');

@@ -88,6 +88,7 @@ export class SessionLander {
       crashPoint('land.planned');
     }
     await this.moveTargets(session, repos, run.job.id);
+    crashPoint('land.moved');
     const landed = repos.filter((r) => r.old !== r.new);
     const at = new Date().toISOString();
     const landings: Landing[] = landed.map((r) => ({
@@ -223,8 +224,16 @@ export class SessionLander {
 
   /** The commit step: every target moves (CAS), or every one this land moved goes back. */
   private async moveTargets(session: Session, repos: PlannedRepo[], jobId: string): Promise<void> {
-    const positions = async () =>
-      Promise.all(repos.map(async (r) => ({ ...r, position: positionOf(await branchCommit(r.repoPath, r.target), r) })));
+    // A target that moved on from the landed commit (a commit on top, after a crash between
+    // the last move and the job's end) counts as landed, not as moved by someone else.
+    const positionNow = async (r: PlannedRepo) => {
+      const current = await branchCommit(r.repoPath, r.target);
+      const position = positionOf(current, r);
+      if (position !== 'elsewhere' || !current || r.old === r.new) return position;
+      const landedBelow = await git(['merge-base', '--is-ancestor', r.new, current], { cwd: r.repoPath, allowFailure: true });
+      return landedBelow.code === 0 ? 'new' : position;
+    };
+    const positions = async () => Promise.all(repos.map(async (r) => ({ ...r, position: await positionNow(r) })));
     const step = nextLandStep(await positions());
     if (step.action === 'undo') {
       await this.undo(repos, jobId);
@@ -234,7 +243,18 @@ export class SessionLander {
     for (const r of await positions()) {
       // A crash after the ref moved but before its checkout followed: the checkout is finished first.
       if (r.position === 'new') {
-        if (r.checkout && r.old !== r.new) await bringCheckoutAlong(r);
+        if (
+          r.checkout &&
+          r.old !== r.new &&
+          !(await bringCheckoutAlong(r).then(
+            () => true,
+            () => false,
+          ))
+        ) {
+          throw new JobFailure(
+            `${r.target} of ${r.repoName} is landed, but ${r.checkout} changed meanwhile and was not brought along: check it (git status)`,
+          );
+        }
         continue;
       }
       const moved = await git(['update-ref', '-m', reflog, `refs/heads/${r.target}`, r.new, r.old], {
@@ -259,13 +279,27 @@ export class SessionLander {
     }
   }
 
-  /** Puts back every target at its landed commit (CAS) and its checkout with it. */
+  /**
+   * Puts back every target at its landed commit (CAS) and its checkout with it, each repo on
+   * its own: one that cannot be put back is named, and the others are still undone.
+   */
   private async undo(repos: PlannedRepo[], jobId: string): Promise<void> {
+    const stuck: string[] = [];
     for (const r of repos) {
       if (r.old === r.new || (await branchCommit(r.repoPath, r.target)) !== r.new) continue;
-      if (r.checkout && (await indexMatches(r.checkout, r.new))) await git(['read-tree', '-u', '-m', r.new, r.old], { cwd: r.checkout });
-      await git(['update-ref', '-m', `grove: land ${jobId} undone`, `refs/heads/${r.target}`, r.old, r.new], { cwd: r.repoPath });
+      try {
+        if (r.checkout) {
+          // Brought along: taken back with it. Not yet brought along (at old): the ref alone moves.
+          // Changed since: undoing under it would strand the user's files, so it stays landed.
+          if (await indexMatches(r.checkout, r.new)) await git(['read-tree', '-u', '-m', r.new, r.old], { cwd: r.checkout });
+          else if (!(await indexMatches(r.checkout, r.old))) throw new Error(`${r.checkout} changed since the land began`);
+        }
+        await git(['update-ref', '-m', `grove: land ${jobId} undone`, `refs/heads/${r.target}`, r.old, r.new], { cwd: r.repoPath });
+      } catch (err) {
+        stuck.push(`${r.target} of ${r.repoName} (${(err as Error).message})`);
+      }
     }
+    if (stuck.length > 0) throw new JobFailure(`the land could not be undone everywhere; still landed: ${stuck.join('; ')}`);
   }
 
   private async push(landed: PlannedRepo[]): Promise<string[]> {
@@ -309,6 +343,10 @@ async function indexMatches(checkout: string, commit: string): Promise<boolean> 
  * matches `old`: then nothing of the user's is in the way of the touched paths.
  */
 async function bringCheckoutAlong(r: PlannedRepo): Promise<void> {
+  // Only a checkout that still has the target checked out follows it; one switched to another
+  // branch meanwhile must not get the land written into that branch's files.
+  const head = await git(['symbolic-ref', '--quiet', 'HEAD'], { cwd: r.checkout, allowFailure: true });
+  if (head.stdout.trim() !== `refs/heads/${r.target}`) throw new Error(`${r.checkout} no longer has ${r.target} checked out`);
   if (await indexMatches(r.checkout, r.new)) return;
   await git(['read-tree', '-u', '-m', r.old, r.new], { cwd: r.checkout });
 }

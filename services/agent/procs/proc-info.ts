@@ -83,7 +83,10 @@ export function probeProcess(id: ProcessIdentity, directory?: string): Liveness 
  */
 export function orphanedGroupMembers(id: ProcessIdentity): number[] {
   if (id.pid <= 0 || id.bootId !== bootId()) return [];
-  if (startTicks(id.pid) !== undefined) return []; // the leader lives, or its pid is someone else's now
+  const ticks = startTicks(id.pid);
+  // The leader lives, or its pid is someone else's now. A zombie leader (dead, not yet reaped)
+  // is the one that died: what it left in its group is what is looked for.
+  if (ticks !== undefined && (ticks !== id.pidStartTicks || running(id.pid))) return [];
   return groupMembers(id.pid);
 }
 
