@@ -57,6 +57,8 @@ export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: 
         drift: '',
         removedIgnored: [],
         removedIgnoredTotal: 0,
+        copied: [],
+        teardownError: '',
       },
     ],
     labels: { team: `t${(agentIndex * 100 + index) % teams}` },
@@ -88,6 +90,9 @@ export async function startFleet(address: string, options: FleetOptions): Promis
       defaultBranch: 'main',
       createTime: new Date(),
       keepIgnored: [],
+      setup: '',
+      teardown: '',
+      copy: [],
     };
     const sessions = Array.from({ length: options.sessionsPerAgent }, (_, i) => sessionOf(agentIndex, i, repo, options.teams));
     const channel = createChannel(address);
@@ -106,6 +111,7 @@ export async function startFleet(address: string, options: FleetOptions): Promis
           oldestRevision: 1,
           instanceId: id,
           maxRunningTasks: 0,
+          freeDiskBytes: 0,
           agentNonce: Buffer.alloc(0),
         },
       },
@@ -121,7 +127,7 @@ export async function startFleet(address: string, options: FleetOptions): Promis
     }
     timers.push(
       setInterval(
-        () => outbox.push({ message: { $case: 'heartbeat', value: { revision, time: new Date() } } }),
+        () => outbox.push({ message: { $case: 'heartbeat', value: { revision, time: new Date(), freeDiskBytes: 0 } } }),
         options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       ),
     );

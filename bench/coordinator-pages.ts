@@ -45,6 +45,7 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
           oldestRevision: 1,
           instanceId: id,
           maxRunningTasks: 0,
+          freeDiskBytes: 0,
           agentNonce: Buffer.alloc(0),
         },
         new Date(),
@@ -56,6 +57,9 @@ export async function measureListHandler(agents: number, sessionsPerAgent: numbe
         defaultBranch: 'main',
         createTime: undefined,
         keepIgnored: [],
+        setup: '',
+        teardown: '',
+        copy: [],
       };
       const sessions = Array.from({ length: sessionsPerAgent }, (_, i) => sessionOf(a, i, repo, 10));
       projection.replace(id, { revision: 1, repos: [repo], sessions, tasks: [], jobs: [], syncs: [], locks: [] });

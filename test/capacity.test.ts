@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, type Channel } from 'nice-grpc';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -161,7 +161,14 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
         const load = Object.fromEntries(agents.map((a) => [a.name, `${a.runningTasks}/${a.maxRunningTasks}`]));
         return load.small === '1/1' && load.big === '2/0' ? true : undefined;
       }, 'both agents linked and their tasks running');
+      // Free disk travels over the link: what the agents read of their file system, near statfs's.
+      const { agents } = await coord.listAgents({});
+      const fs = statfsSync(dir);
+      const free = fs.bavail * fs.bsize;
+      for (const a of agents) expect(Math.abs(a.freeDiskBytes - free)).toBeLessThan(free * 0.05 + 64 * 1024 ** 2);
       const listed = await grove(['agents', 'ls', '--coordinator', coordinator.address]);
+      expect(listed.stdout).toMatch(/FREE DISK/);
+      expect(listed.stdout).toMatch(/small .* [0-9.]+ GiB/);
       expect(listed.stdout).toMatch(/small .*1\/1 running, 0 queued/);
       expect(listed.stdout).toMatch(/big .*2 running, 0 queued/);
       const created = await grove(['session', 'create', '--repo', 'repo', '--branch', 'placed', '--coordinator', coordinator.address]);

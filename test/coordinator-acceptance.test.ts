@@ -226,7 +226,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
         const added = await route(
           'AddRepo',
           AddRepoRequest,
-          { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo, keepIgnored: [] },
+          { path: makeRepo(join(tmp.path, 'src', name, repo)), name: repo, keepIgnored: [], setup: '', teardown: '', copy: [] },
           AddRepoResponse,
           { agent: name },
         );
@@ -387,7 +387,7 @@ describe('coordinator acceptance: three agents, routing, faults, backpressure', 
     const repo = await route(
       'AddRepo',
       AddRepoRequest,
-      { path: makeRepo(join(tmp.path, 'src', 'birch', 'crash')), name: 'crash', keepIgnored: [] },
+      { path: makeRepo(join(tmp.path, 'src', 'birch', 'crash')), name: 'crash', keepIgnored: [], setup: '', teardown: '', copy: [] },
       AddRepoResponse,
       { agent: 'birch' },
     );

@@ -140,7 +140,7 @@ async function routesJobsAndTasks(rig: Rig): Promise<void> {
   const { body: repo } = await routeAs(
     rig,
     'AddRepo',
-    encode(AddRepoRequest, { path: makeRepo(join(rig.dir, 'repo')), name: 'repo', keepIgnored: [] }),
+    encode(AddRepoRequest, { path: makeRepo(join(rig.dir, 'repo')), name: 'repo', keepIgnored: [], setup: '', teardown: '', copy: [] }),
     AddRepoResponse,
     { labelSelector: 'role=build' },
   );
@@ -149,7 +149,11 @@ async function routesJobsAndTasks(rig: Rig): Promise<void> {
   const updated = await routeAs(
     rig,
     'UpdateRepo',
-    encode(UpdateRepoRequest, { id: repo.repo!.id, settings: { keepIgnored: ['.env'] }, updateMask: ['keep_ignored'] }),
+    encode(UpdateRepoRequest, {
+      id: repo.repo!.id,
+      settings: { keepIgnored: ['.env'], setup: '', teardown: '', copy: [] },
+      updateMask: ['keep_ignored'],
+    }),
     UpdateRepoResponse,
   );
   expect(updated.body.repo!.keepIgnored).toEqual(['.env']);

@@ -39,7 +39,9 @@ async function startImpostor(behaviour: Behaviour, repoPath: string) {
           value: {
             requestId: 'evil',
             method: 'AddRepo',
-            request: Buffer.from(AddRepoRequest.encode({ path: repoPath, name: 'stolen', keepIgnored: [] }).finish()),
+            request: Buffer.from(
+              AddRepoRequest.encode({ path: repoPath, name: 'stolen', keepIgnored: [], setup: '', teardown: '', copy: [] }).finish(),
+            ),
             deadline: undefined,
             timeoutMs: 5000,
           },

@@ -62,7 +62,11 @@ async function runsUnary(rig: Rig): Promise<void> {
 
 async function reachesProjection(rig: Rig): Promise<void> {
   const path = makeRepo(join(rig.dir, 'repos', 'routed'));
-  const result = await send(rig, 'AddRepo', AddRepoRequest.encode({ path, name: 'routed', keepIgnored: [] }).finish());
+  const result = await send(
+    rig,
+    'AddRepo',
+    AddRepoRequest.encode({ path, name: 'routed', keepIgnored: [], setup: '', teardown: '', copy: [] }).finish(),
+  );
   expect(result.code).toBe(Status.OK);
   const { repo } = AddRepoResponse.decode(result.response);
   expect(repo).toMatchObject({ name: 'routed', path });
@@ -78,7 +82,7 @@ async function relaysErrors(rig: Rig): Promise<void> {
   const invalid = await send(
     rig,
     'AddRepo',
-    AddRepoRequest.encode({ path: join(rig.dir, 'not-a-repo'), name: '', keepIgnored: [] }).finish(),
+    AddRepoRequest.encode({ path: join(rig.dir, 'not-a-repo'), name: '', keepIgnored: [], setup: '', teardown: '', copy: [] }).finish(),
   );
   expect(invalid.code).not.toBe(Status.OK);
   expect(invalid.reason).not.toBe('');

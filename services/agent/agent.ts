@@ -1,3 +1,4 @@
+import { queueSetupTasks } from './tasks/setup-tasks.js';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mkdirSync, realpathSync } from 'node:fs';
@@ -156,6 +157,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     activityOf: TaskReads.activityOf,
     disk,
     ports: options.ports,
+    queueSetup: (tx, sessionId, steps) => queueSetupTasks(tx, sessionId, steps, join(dataDir, 'tasks')),
   });
   const locks = new LockService(store, options.log.child({ component: 'locks' }));
   const syncs = new SyncService({

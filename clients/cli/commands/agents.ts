@@ -31,7 +31,10 @@ const agentRow = (agent: Agent, now: Date) => [
   formatAge(agent.lastSeenTime, now),
   // Running out of the agent's bound ("2/4"), or just running ("2") without one; then queued.
   `${agent.runningTasks}${agent.maxRunningTasks ? `/${agent.maxRunningTasks}` : ''} running, ${agent.queuedTasks} queued`,
+  agent.freeDiskBytes > 0 ? formatGiB(agent.freeDiskBytes) : '-',
 ];
+
+const formatGiB = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
 const ls: Command = {
   path: ['agents', 'ls'],
@@ -41,7 +44,8 @@ const ls: Command = {
     'agents ls',
     `Lists the agents known to the coordinator: CONNECTED, DISCONNECTED (within the grace
 period) or UNKNOWN (not heard from within the TTL), when each was last heard from, and its
-load: tasks running (out of its --max-running-tasks, when it has one) and queued. A full
+load: tasks running (out of its --max-running-tasks, when it has one) and queued, and the
+free space on its worktree file system as its last heartbeat said. A full
 agent is passed by when a selector or --spread chooses where work goes.`,
   ),
   async run(args: string[], io: CliIo) {
@@ -51,7 +55,12 @@ agent is passed by when a selector or --spread chooses where work goes.`,
     if (values.json) return io.outExact(formatJsonLine(ListAgentsResponse.toJSON(response)));
     if (response.agents.length === 0) return io.err('no agents\n');
     const now = new Date();
-    io.out(formatTable([['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN', 'LOAD'], ...response.agents.map((agent) => agentRow(agent, now))]));
+    io.out(
+      formatTable([
+        ['NAME', 'ID', 'STATUS', 'LABELS', 'LAST SEEN', 'LOAD', 'FREE DISK'],
+        ...response.agents.map((agent) => agentRow(agent, now)),
+      ]),
+    );
   },
 };
 

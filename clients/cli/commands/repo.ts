@@ -34,28 +34,45 @@ async function listAllRepos(agent: AgentClient): Promise<ListReposResponse> {
   return { repos, nextPageToken: '', revision: first.revision };
 }
 
-const KEEP_IGNORED_HELP = `  --keep-ignored GLOB  git-ignored files that are your work (.env, config/*.local), repeatable:
-                       kill refuses while a worktree has any, cleanup preserves them`;
+const SETTINGS_HELP = `  --keep-ignored GLOB  git-ignored files that are your work (.env, config/*.local), repeatable:
+                       kill refuses while a worktree has any, cleanup preserves them
+  --copy GLOB          untracked files of this checkout copied into each new worktree (.env),
+                       repeatable; unchanged copies are not work: kill removes them
+  --setup CMD          run in each new worktree (sh -c) as the session's first task; the session
+                       is SETTING_UP until it succeeds, SETUP_FAILED if it fails
+  --teardown CMD       run in a worktree before kill or cleanup removes it; a failure is
+                       recorded and never stops the removal or the preservation of work`;
+
+const SETTING_FLAGS = {
+  'keep-ignored': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  copy: { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  setup: { type: 'string' as const },
+  teardown: { type: 'string' as const },
+};
 
 const add: Command = {
   path: ['repo', 'add'],
-  synopsis: 'repo add PATH [--name NAME] [--keep-ignored GLOB]...',
+  synopsis: 'repo add PATH [--name NAME] [--keep-ignored GLOB]... [--copy GLOB]... [--setup CMD] [--teardown CMD]',
   summary: 'register a git repository with the agent',
   usage: verbUsage(
-    'repo add PATH [--name NAME] [--keep-ignored GLOB]...',
+    'repo add PATH [--name NAME] [--keep-ignored GLOB]... [--copy GLOB]... [--setup CMD] [--teardown CMD]',
     'Registers the git working tree at PATH (relative to the current directory) with the agent.',
-    `  --name NAME          name to refer to the repo by (default: the directory's name)\n${KEEP_IGNORED_HELP}`,
+    `  --name NAME          name to refer to the repo by (default: the directory's name)\n${SETTINGS_HELP}`,
   ),
   async run(args: string[], io: CliIo) {
-    const { values, positionals } = parseVerbArgs(args, {
-      name: { type: 'string', default: '' },
-      'keep-ignored': { type: 'string', multiple: true, default: [] },
-    });
+    const { values, positionals } = parseVerbArgs(args, { name: { type: 'string', default: '' }, ...SETTING_FLAGS });
     const [path] = expectPositionals('repo add', positionals, ['PATH']);
     // The agent may run elsewhere with another cwd: only an absolute path means the same thing there.
     const absolute = resolve(io.cwd, path);
     const response = await withAgent(agentTarget(values, io), (agent) =>
-      agent.addRepo({ path: absolute, name: values.name, keepIgnored: values['keep-ignored'] }),
+      agent.addRepo({
+        path: absolute,
+        name: values.name,
+        keepIgnored: values['keep-ignored'],
+        copy: values.copy,
+        setup: values.setup ?? '',
+        teardown: values.teardown ?? '',
+      }),
     );
     if (values.json) return io.outExact(formatJsonLine(AddRepoResponse.toJSON(response)));
     const { repo } = response;
@@ -115,6 +132,9 @@ const get: Command = {
         ['PATH', repo.path],
         ['DEFAULT BRANCH', repo.defaultBranch],
         ['KEEP IGNORED', repo.keepIgnored.length ? repo.keepIgnored.join(' ') : '-'],
+        ['COPY', repo.copy.length ? repo.copy.join(' ') : '-'],
+        ['SETUP', repo.setup || '-'],
+        ['TEARDOWN', repo.teardown || '-'],
         ['CREATED', formatTime(repo.createTime)],
       ]),
     );
@@ -140,32 +160,38 @@ const rm: Command = {
 
 const set: Command = {
   path: ['repo', 'set'],
-  synopsis: 'repo set ID|NAME (--keep-ignored GLOB... | --no-keep-ignored)',
+  synopsis:
+    'repo set ID|NAME [--keep-ignored GLOB... | --no-keep-ignored] [--copy GLOB... | --no-copy] [--setup CMD | --no-setup] [--teardown CMD | --no-teardown]',
   summary: "change a repo's settings",
   usage: verbUsage(
-    'repo set ID|NAME (--keep-ignored GLOB... | --no-keep-ignored)',
-    "Changes a repo's settings; the globs given replace the ones it had.",
-    `${KEEP_IGNORED_HELP}\n  --no-keep-ignored    keep no ignored files`,
+    'repo set ID|NAME [--keep-ignored GLOB... | --no-keep-ignored] [--copy GLOB... | --no-copy]\n                  [--setup CMD | --no-setup] [--teardown CMD | --no-teardown]',
+    "Changes the repo's settings that are named; the globs given replace the ones it had, the\nothers are left as they were. Sessions already made keep what they were made with.",
+    `${SETTINGS_HELP}\n  --no-keep-ignored, --no-copy, --no-setup, --no-teardown   clear that setting`,
   ),
   async run(args: string[], io: CliIo) {
     const { values, positionals } = parseVerbArgs(args, {
-      'keep-ignored': { type: 'string', multiple: true, default: [] },
+      ...SETTING_FLAGS,
       'no-keep-ignored': { type: 'boolean', default: false },
+      'no-copy': { type: 'boolean', default: false },
+      'no-setup': { type: 'boolean', default: false },
+      'no-teardown': { type: 'boolean', default: false },
     });
     const [id] = expectPositionals('repo set', positionals, ['ID|NAME']);
-    const globs = values['keep-ignored'];
-    if (globs.length === 0 && !values['no-keep-ignored'])
-      throw new UsageError('repo set: give --keep-ignored GLOB... or --no-keep-ignored');
-    if (globs.length > 0 && values['no-keep-ignored'])
-      throw new UsageError('repo set: --keep-ignored and --no-keep-ignored exclude each other');
-    const response = await withAgent(agentTarget(values, io), (agent) =>
-      agent.updateRepo({ id, settings: { keepIgnored: globs }, updateMask: ['keep_ignored'] }),
-    );
+    const settings = { keepIgnored: values['keep-ignored'], copy: values.copy, setup: values.setup ?? '', teardown: values.teardown ?? '' };
+    const mask: string[] = [];
+    const pick = (field: string, given: boolean, cleared: boolean) => {
+      if (given && cleared) throw new UsageError(`repo set: --${field} and --no-${field} exclude each other`);
+      if (given || cleared) mask.push(field.replace('-', '_'));
+    };
+    pick('keep-ignored', settings.keepIgnored.length > 0, values['no-keep-ignored']);
+    pick('copy', settings.copy.length > 0, values['no-copy']);
+    pick('setup', values.setup !== undefined, values['no-setup']);
+    pick('teardown', values.teardown !== undefined, values['no-teardown']);
+    if (mask.length === 0) throw new UsageError('repo set: name a setting to change (see grove repo set --help)');
+    const response = await withAgent(agentTarget(values, io), (agent) => agent.updateRepo({ id, settings, updateMask: mask }));
     if (values.json) return io.outExact(formatJsonLine(UpdateRepoResponse.toJSON(response)));
     const repo = response.repo!;
-    io.out(
-      `repo ${repo.name} keeps ${repo.keepIgnored.length ? `ignored files matching ${repo.keepIgnored.join(' ')}` : 'no ignored files'}\n`,
-    );
+    io.out(`repo ${repo.name} updated: ${mask.join(', ')}\n`);
   },
 };
 

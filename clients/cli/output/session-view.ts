@@ -12,9 +12,9 @@ export const sessionStateLabel = (session: Session) => enumLabel(sessionStateToJ
 export const sessionActivityLabel = (session: Session) => enumLabel(sessionActivityToJSON(session.activity), 'SESSION_ACTIVITY_');
 const worktreeStateLabel = (worktree: SessionWorktree) => enumLabel(worktreeStateToJSON(worktree.state), 'WORKTREE_STATE_');
 
-/** What needs a person's attention about a worktree: its last error, or drift from the row. */
+/** What needs a person's attention about a worktree: its last error, drift from the row, a failed teardown. */
 const worktreeNote = (worktree: SessionWorktree) =>
-  [worktree.lastError, worktree.drift && `drift: ${worktree.drift}`].filter(Boolean).join('; ');
+  [worktree.lastError, worktree.drift && `drift: ${worktree.drift}`, worktree.teardownError].filter(Boolean).join('; ');
 
 /** One row per repo of the session: where its worktree is and whether work was preserved. */
 export function worktreeTable(worktrees: readonly SessionWorktree[]): string {

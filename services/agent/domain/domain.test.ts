@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { branchNameProblem } from '../../common/branch-name.js';
 import { isDirty, parsePorcelainStatus } from './dirtiness.js';
 import { workReasons } from './worktree-teardown.js';
-import { nextWorktreeState, sessionStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
+import { nextWorktreeState, sessionStateFor, setupStateFor, type WorktreeTransition } from './worktree-lifecycle.js';
 import type { WorktreeStateName } from '../store/entities.js';
 import { afterRestart, nextJobState, pickNextJob, stackOrder, type JobMove, type JobStateName } from './job-kinds.js';
 import { finalTaskState, nextTaskState, type TaskMove, type TaskStateName } from './task-lifecycle.js';
@@ -216,5 +216,23 @@ describe('job lifecycle', () => {
     ['CANCELLED', 'requeue', undefined],
   ])('%s --%s--> %s', (from, move, to) => {
     expect(nextJobState(from, move)).toBe(to);
+  });
+});
+
+describe('setup: a session set up by its setup tasks', () => {
+  it('is ACTIVE only once every setup task succeeded, SETUP_FAILED as soon as one ended otherwise', () => {
+    expect(setupStateFor(['QUEUED'])).toBe('SETTING_UP');
+    expect(setupStateFor(['SUCCEEDED', 'RUNNING'])).toBe('SETTING_UP');
+    expect(setupStateFor(['SUCCEEDED', 'SUCCEEDED'])).toBe('ACTIVE');
+    // A half-run setup (the agent crashed and the runner with it) is not a set-up worktree.
+    for (const ended of ['FAILED', 'CANCELLED', 'INTERRUPTED'] as const)
+      expect(setupStateFor(['SUCCEEDED', ended, 'QUEUED'])).toBe('SETUP_FAILED');
+  });
+
+  it('keeps SETTING_UP and SETUP_FAILED while a worktree is on disk, and ends in STOPPED once none is', () => {
+    for (const state of ['SETTING_UP', 'SETUP_FAILED'] as const) {
+      expect(sessionStateFor(state, ['ACTIVE'])).toBe(state);
+      expect(sessionStateFor(state, ['REMOVED', 'UNAVAILABLE'])).toBe('STOPPED');
+    }
   });
 });

@@ -1,4 +1,4 @@
-export type SessionStateName = 'ACTIVE' | 'STOPPED' | 'ARCHIVED' | 'PENDING_BRANCH';
+export type SessionStateName = 'ACTIVE' | 'STOPPED' | 'ARCHIVED' | 'PENDING_BRANCH' | 'SETTING_UP' | 'SETUP_FAILED';
 export type WorktreeStateName = 'ACTIVE' | 'REMOVED' | 'UNAVAILABLE' | 'RETRY_REMOVE';
 
 /** What happens to a worktree row. */
@@ -38,9 +38,24 @@ export function nextWorktreeState(from: WorktreeStateName, transition: WorktreeT
  * A session's state follows its rows: ACTIVE while any worktree exists on disk (ACTIVE),
  * STOPPED once none does. RETRY_REMOVE rows no longer hold the user's work in a usable
  * place (cleanup was asked for), so they count as stopped. ARCHIVED and PENDING_BRANCH
- * are decided elsewhere and kept.
+ * are decided elsewhere and kept; SETTING_UP and SETUP_FAILED hold while a worktree exists
+ * (setupStateFor decides between them and ACTIVE), and end in STOPPED like ACTIVE.
  */
 export function sessionStateFor(current: SessionStateName, rows: WorktreeStateName[]): SessionStateName {
   if (current === 'ARCHIVED' || current === 'PENDING_BRANCH') return current;
-  return rows.some((state) => state === 'ACTIVE') ? 'ACTIVE' : 'STOPPED';
+  const onDisk = rows.some((state) => state === 'ACTIVE');
+  if (current === 'SETTING_UP' || current === 'SETUP_FAILED') return onDisk ? current : 'STOPPED';
+  return onDisk ? 'ACTIVE' : 'STOPPED';
+}
+
+export type SetupTaskState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'INTERRUPTED';
+
+/**
+ * A SETTING_UP session's state from its setup tasks: ACTIVE once every one succeeded,
+ * SETUP_FAILED as soon as one ended any other way (failed, cancelled, or interrupted by a
+ * crash: a half-run setup is not a set-up worktree), SETTING_UP while any is still to run.
+ */
+export function setupStateFor(tasks: SetupTaskState[]): 'SETTING_UP' | 'ACTIVE' | 'SETUP_FAILED' {
+  if (tasks.some((state) => state === 'FAILED' || state === 'CANCELLED' || state === 'INTERRUPTED')) return 'SETUP_FAILED';
+  return tasks.every((state) => state === 'SUCCEEDED') ? 'ACTIVE' : 'SETTING_UP';
 }

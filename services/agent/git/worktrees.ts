@@ -184,6 +184,16 @@ export async function ignoredMatching(path: string, globs: readonly string[]): P
   return stdout.split('\0').filter(Boolean).sort();
 }
 
+/** Untracked files (ignored or not, each one) of a checkout that match any of `globs`. */
+export async function untrackedMatching(path: string, globs: readonly string[]): Promise<string[]> {
+  if (globs.length === 0) return [];
+  const { stdout } = await git(['ls-files', '-z', '--others', '--', ...globs.map((g) => `:(glob)${g}`)], {
+    cwd: path,
+    env: confined(path),
+  });
+  return stdout.split('\0').filter(Boolean).sort();
+}
+
 /**
  * The branch checked out at `path`, '' when HEAD is detached. Read from the HEAD file
  * itself when it can be (start-up probes every worktree: a git process each would cost

@@ -40,8 +40,11 @@ describe('command dispatch', () => {
         return { repo: { id: 'rep_1', name: request.name } };
       },
     });
-    const result = await dispatch(command('AddRepo', AddRepoRequest.encode({ path: '/r', name: 'r', keepIgnored: [] }).finish()), never);
-    expect(seen).toEqual({ path: '/r', name: 'r', keepIgnored: [] });
+    const result = await dispatch(
+      command('AddRepo', AddRepoRequest.encode({ path: '/r', name: 'r', keepIgnored: [], setup: '', teardown: '', copy: [] }).finish()),
+      never,
+    );
+    expect(seen).toEqual({ path: '/r', name: 'r', keepIgnored: [], setup: '', teardown: '', copy: [] });
     expect(result).toMatchObject({ requestId: 'cmd_1', code: Status.OK, reason: '', message: '' });
     expect(AddRepoResponse.decode(result.response)).toMatchObject({ repo: { id: 'rep_1', name: 'r', path: '' }, revision: 0 });
   });

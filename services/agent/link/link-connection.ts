@@ -17,6 +17,7 @@ const LINK_CHANNEL_OPTIONS = {
 };
 import { LinkServiceDefinition, type ConnectRequest, type Welcome } from '../../../gen/grove/link/v1/link.js';
 import { AsyncQueue } from '../../common/async-queue.js';
+import { freeBytesOrZero } from '../procs/disk-space.js';
 import { chunkSnapshot } from '../../common/snapshot-chunks.js';
 import { GroveError } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
@@ -98,6 +99,7 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
           labels: ctx.identity.labels,
           version: ctx.identity.version,
           maxRunningTasks: ctx.maxRunningTasks,
+          freeDiskBytes: freeBytesOrZero(ctx.worktreeRoot),
           revision: newest,
           oldestRevision: oldest,
           instanceId: INSTANCE_ID,
@@ -140,7 +142,12 @@ export async function runLinkConnection(options: LinkConnectionOptions, signal: 
         options.onWelcome(welcome);
         const intervalMs = heartbeatInterval(welcome.heartbeatIntervalMs, options.heartbeatMs);
         heartbeat = setInterval(() => {
-          outbox.push({ message: { $case: 'heartbeat', value: { revision: sentRevision, time: new Date() } } });
+          outbox.push({
+            message: {
+              $case: 'heartbeat',
+              value: { revision: sentRevision, time: new Date(), freeDiskBytes: freeBytesOrZero(ctx.worktreeRoot) },
+            },
+          });
         }, intervalMs);
         log.info(
           { resumeAfter: welcome.resumeAfterRevision, snapshot: welcome.wantSnapshot, heartbeatMs: intervalMs },

@@ -7,6 +7,15 @@ export function freeBytes(path: string): number {
   return Number(stats.bavail) * Number(stats.bsize);
 }
 
+/** Free bytes, or 0 when the file system cannot be read (a report, never a refusal). */
+export function freeBytesOrZero(path: string): number {
+  try {
+    return freeBytes(path);
+  } catch {
+    return 0;
+  }
+}
+
 const size = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
 
 /**

@@ -10,6 +10,9 @@ export function toRepoProto(row: RepoRow): Repo {
     defaultBranch: row.defaultBranch,
     createTime: row.createdAt,
     keepIgnored: row.keepIgnored,
+    setup: row.setup,
+    teardown: row.teardown,
+    copy: row.copyGlobs,
   };
 }
 

@@ -19,10 +19,44 @@ export type RepoUsage = (em: EntityManager, repoId: string) => Promise<number>;
 
 const MAX_GLOBS = 32;
 const MAX_GLOB = 256;
+const MAX_COMMAND = 4096;
 
-/** Checks keep-ignored globs: patterns relative to the worktree's top, no pathspec magic. */
-export function checkKeepIgnored(globs: readonly string[]): string[] {
-  if (globs.length > MAX_GLOBS) throw invalidArgument('TOO_MANY_GLOBS', `at most ${MAX_GLOBS} keep-ignored globs`);
+/** What a repo may be told about its worktrees (AddRepo, UpdateRepo). */
+export interface RepoSettings {
+  keepIgnored: string[];
+  setup: string;
+  teardown: string;
+  copy: string[];
+}
+
+const SETTING_FIELDS: Record<string, keyof RepoSettings> = {
+  keep_ignored: 'keepIgnored',
+  keepIgnored: 'keepIgnored',
+  setup: 'setup',
+  teardown: 'teardown',
+  copy: 'copy',
+};
+
+/** Checks a setup or teardown command: a line for `/bin/sh -c`, of bounded size. */
+function checkCommand(command: string, what: 'setup' | 'teardown'): string {
+  if (command.length > MAX_COMMAND) throw invalidArgument('BAD_COMMAND', `the ${what} command is over ${MAX_COMMAND} characters`);
+  if (command.includes('\0')) throw invalidArgument('BAD_COMMAND', `the ${what} command contains a NUL`);
+  return command.trim();
+}
+
+/** Checks the settings given, each as its own kind of value needs. */
+function checkSettings(settings: Partial<RepoSettings>): Partial<RepoSettings> {
+  const checked: Partial<RepoSettings> = {};
+  if (settings.keepIgnored) checked.keepIgnored = checkKeepIgnored(settings.keepIgnored);
+  if (settings.copy) checked.copy = checkKeepIgnored(settings.copy, 'copy');
+  if (settings.setup !== undefined) checked.setup = checkCommand(settings.setup, 'setup');
+  if (settings.teardown !== undefined) checked.teardown = checkCommand(settings.teardown, 'teardown');
+  return checked;
+}
+
+/** Checks keep-ignored (or copy) globs: patterns relative to the worktree's top, no pathspec magic. */
+export function checkKeepIgnored(globs: readonly string[], what: 'keep-ignored' | 'copy' = 'keep-ignored'): string[] {
+  if (globs.length > MAX_GLOBS) throw invalidArgument('TOO_MANY_GLOBS', `at most ${MAX_GLOBS} ${what} globs`);
   for (const glob of globs) {
     const problem = !glob
       ? 'is empty'
@@ -35,7 +69,7 @@ export function checkKeepIgnored(globs: readonly string[]): string[] {
             : isAbsolute(glob) || glob.split('/').includes('..')
               ? 'must stay inside the worktree (relative, no "..")'
               : undefined;
-    if (problem) throw invalidArgument('BAD_GLOB', `keep-ignored glob "${glob.slice(0, 64)}" ${problem}`);
+    if (problem) throw invalidArgument('BAD_GLOB', `${what} glob "${glob.slice(0, 64)}" ${problem}`);
   }
   return [...new Set(globs)];
 }
@@ -49,8 +83,8 @@ export class RepoService {
     private readonly worktreeRoot: string,
   ) {}
 
-  async add(path: string, requestedName: string, keepIgnored: readonly string[] = []): Promise<{ repo: Repo; revision: number }> {
-    const globs = checkKeepIgnored(keepIgnored);
+  async add(path: string, requestedName: string, settings: Partial<RepoSettings> = {}): Promise<{ repo: Repo; revision: number }> {
+    const checked = checkSettings({ keepIgnored: [], copy: [], setup: '', teardown: '', ...settings });
     // All git and filesystem probing happens before the transaction: a bad path writes nothing.
     const inspected = await inspectRepo(path);
     const root = await realpath(this.worktreeRoot).catch(() => this.worktreeRoot);
@@ -84,7 +118,10 @@ export class RepoService {
         path: inspected.path,
         defaultBranch: inspected.defaultBranch,
         createdAt: new Date(),
-        keepIgnored: globs,
+        keepIgnored: checked.keepIgnored ?? [],
+        copyGlobs: checked.copy ?? [],
+        setup: checked.setup ?? '',
+        teardown: checked.teardown ?? '',
       });
       const proto = toRepoProto(row);
       emit({ type: 'repo.added', resource: repoResource(row.id), payload: { $case: 'repo', value: proto } });
@@ -95,20 +132,24 @@ export class RepoService {
   }
 
   /** Changes the settings named in `mask`; an empty or unknown mask is refused. */
-  async update(idOrName: string, settings: { keepIgnored: string[] }, mask: readonly string[]): Promise<{ repo: Repo; revision: number }> {
+  async update(idOrName: string, settings: RepoSettings, mask: readonly string[]): Promise<{ repo: Repo; revision: number }> {
     if (mask.length === 0) throw invalidArgument('UPDATE_MASK_REQUIRED', 'name the settings to change in update_mask');
-    const unknown = mask.filter((field) => field !== 'keep_ignored' && field !== 'keepIgnored');
+    const unknown = mask.filter((field) => !Object.hasOwn(SETTING_FIELDS, field));
     if (unknown.length) throw invalidArgument('BAD_UPDATE_MASK', `no repo setting "${unknown[0]!.slice(0, 64)}"`);
-    const globs = checkKeepIgnored(settings.keepIgnored);
+    const fields = new Set(mask.map((field) => SETTING_FIELDS[field]!));
+    const checked = checkSettings(Object.fromEntries([...fields].map((field) => [field, settings[field]])));
     const { id } = await this.find(idOrName);
     const { value: repo, revision } = await this.store.commit(async ({ em, emit }) => {
       const row = await em.findOneOrFail(RepoSchema, { id });
-      row.keepIgnored = globs;
+      if (checked.keepIgnored) row.keepIgnored = checked.keepIgnored;
+      if (checked.copy) row.copyGlobs = checked.copy;
+      if (checked.setup !== undefined) row.setup = checked.setup;
+      if (checked.teardown !== undefined) row.teardown = checked.teardown;
       const proto = toRepoProto(row);
       emit({ type: 'repo.updated', resource: repoResource(row.id), payload: { $case: 'repo', value: proto } });
       return proto;
     });
-    this.log.info({ repo: repo.id, keepIgnored: globs }, 'repo updated');
+    this.log.info({ repo: repo.id, fields: [...fields] }, 'repo updated');
     return { repo, revision };
   }
 

@@ -38,10 +38,12 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
       };
     },
     async addRepo(request) {
-      return ctx.repos.add(request.path, request.name, request.keepIgnored);
+      const { keepIgnored, setup, teardown, copy } = request;
+      return ctx.repos.add(request.path, request.name, { keepIgnored, setup, teardown, copy });
     },
     async updateRepo(request) {
-      return ctx.repos.update(request.id, { keepIgnored: request.settings?.keepIgnored ?? [] }, request.updateMask);
+      const settings = request.settings ?? { keepIgnored: [], setup: '', teardown: '', copy: [] };
+      return ctx.repos.update(request.id, settings, request.updateMask);
     },
     async getRepo(request) {
       return ctx.repos.get(request.id);
@@ -60,7 +62,10 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
       return ctx.snapshot();
     },
     async createSession(request) {
-      return { session: await ctx.sessions.create(request) };
+      const session = await ctx.sessions.create(request);
+      // A session with setup commands has them queued as its first tasks.
+      ctx.tasks.resume(session.id);
+      return { session };
     },
     async getSession(request) {
       return ctx.sessions.inspect(request.id);

@@ -10,6 +10,8 @@ const SESSION_STATES: Record<SessionRow['state'], SessionState> = {
   STOPPED: SessionState.SESSION_STATE_STOPPED,
   ARCHIVED: SessionState.SESSION_STATE_ARCHIVED,
   PENDING_BRANCH: SessionState.SESSION_STATE_PENDING_BRANCH,
+  SETTING_UP: SessionState.SESSION_STATE_SETTING_UP,
+  SETUP_FAILED: SessionState.SESSION_STATE_SETUP_FAILED,
 };
 
 const WORKTREE_STATES: Record<WorktreeRow['state'], WorktreeState> = {
@@ -35,6 +37,8 @@ export function toWorktreeProto(row: WorktreeRow): SessionWorktree {
     drift: row.drift,
     removedIgnored: row.removedIgnored,
     removedIgnoredTotal: row.removedIgnoredTotal,
+    copied: row.copied.map((c) => c.path),
+    teardownError: row.teardownError,
   };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { CreateSessionRequest, KillSessionResponse, MovedPath } from '../../../gen/grove/agent/v1/agent_service.js';
 import type { Orphan, PreservedRef, Session, SessionWorktree } from '../../../gen/grove/agent/v1/resources.js';
-import { failedPrecondition, invalidArgument, resourceExhausted } from '../../common/errors.js';
+import { failedPrecondition, GroveError, invalidArgument, resourceExhausted } from '../../common/errors.js';
 import { checkRequestId, newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { checkLabels } from '../../common/paging.js';
@@ -27,8 +27,10 @@ import type { RepoService } from '../repos/repo-service.js';
 import {
   SessionSchema,
   WorktreeSchema,
+  type CopiedFile,
   type Landing,
   type RepoRow,
+  type SessionStateName,
   type SessionRow,
   type WorktreeRow,
   type WorktreeStateName,
@@ -38,6 +40,7 @@ import { OrphansAndDrift } from './orphans-and-drift.js';
 import { PreservedRefs } from './preserved-refs.js';
 import { SessionTeardown } from './session-teardown.js';
 import { listSessions, type SessionListRequest } from './session-list.js';
+import { copyFromCheckout, type SetupStep } from './worktree-setup.js';
 import { gitFailure, WorktreeRows, type ActivityProbe } from './worktree-rows.js';
 
 export { PRESERVED_PREFIX, preservedRefFor, type ActivityProbe, type WorkingProbe } from './worktree-rows.js';
@@ -57,7 +60,12 @@ export interface SessionServiceOptions {
   disk?: DiskGuard | undefined;
   /** --port-range and --ports-per-session: each session with a worktree holds a block. */
   ports?: PortPlan | undefined;
+  /** Queues a new session's setup commands as its first tasks, in its create transaction. */
+  queueSetup?: ((tx: Tx, sessionId: string, steps: SetupStep[]) => void) | undefined;
 }
+
+// A session in these states holds its block of ports.
+const HOLDS_PORTS: SessionStateName[] = ['ACTIVE', 'PENDING_BRANCH', 'SETTING_UP', 'SETUP_FAILED'];
 
 interface PlannedWorktree {
   repo: RepoRow;
@@ -66,6 +74,8 @@ interface PlannedWorktree {
   startCommit?: string;
   /** The branch exists only on a remote: a register_branch job must fetch and attach it. */
   remoteOnly?: boolean;
+  /** The repo's copy globs' files, copied in once the worktree was made. */
+  copied?: CopiedFile[];
 }
 
 /**
@@ -87,6 +97,7 @@ export class SessionService {
   private readonly branchJobs: BranchJobPort;
   private readonly diskGuard: DiskGuard | undefined;
   private readonly portPlan: PortPlan | undefined;
+  private readonly queueSetup: (tx: Tx, sessionId: string, steps: SetupStep[]) => void;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -96,6 +107,7 @@ export class SessionService {
     this.branchJobs = options.branchJobs;
     this.diskGuard = options.disk;
     this.portPlan = options.ports;
+    this.queueSetup = options.queueSetup ?? (() => undefined);
     this.rows = new WorktreeRows(options.store, options.repos, options.log, options.activityOf ?? (async () => 'IDLE'));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
@@ -178,9 +190,20 @@ export class SessionService {
           await this.rollbackCreate(id, branch, made);
           throw gitFailure('WORKTREE_ADD_FAILED', 'could not create the worktree', err);
         }
+        try {
+          for (const item of plan) item.copied = await copyFromCheckout(item.repo, item.path);
+        } catch (err) {
+          await this.rollbackCreate(id, branch, made);
+          if (err instanceof GroveError) throw err;
+          throw failedPrecondition('COPY_FAILED', `could not copy files into the new worktree: ${(err as Error).message}`);
+        }
+        const steps = plan
+          .filter((item) => item.repo.setup)
+          .map((item) => ({ repoId: item.repo.id, cwd: item.path, command: item.repo.setup }));
         await this.store
           .transact(async (tx) => {
-            await this.insertSession(tx, id, request, 'ACTIVE', plan, 'ACTIVE');
+            await this.insertSession(tx, id, request, steps.length > 0 ? 'SETTING_UP' : 'ACTIVE', plan, 'ACTIVE');
+            this.queueSetup(tx, id, steps);
             await this.rows.emit(tx, id, 'session.created');
           })
           .catch(async (err: unknown) => {
@@ -295,6 +318,8 @@ export class SessionService {
         nextRetryAt: null,
         removedIgnored: [],
         removedIgnoredTotal: 0,
+        copied: item.copied ?? [],
+        teardownError: '',
       });
     }
     await tx.em.flush();
@@ -481,11 +506,7 @@ export class SessionService {
    */
   private async allocatePorts(em: EntityManager, sessionId: string): Promise<number[]> {
     if (!this.portPlan) return [];
-    const holders = await em.find(
-      SessionSchema,
-      { state: { $in: ['ACTIVE', 'PENDING_BRANCH'] }, id: { $ne: sessionId } },
-      { fields: ['ports'] },
-    );
+    const holders = await em.find(SessionSchema, { state: { $in: HOLDS_PORTS }, id: { $ne: sessionId } }, { fields: ['ports'] });
     const block = freeBlock(
       this.portPlan,
       holders.map((s) => s.ports),
@@ -505,11 +526,7 @@ export class SessionService {
     if (!this.portPlan) return;
     await this.store.transact(async (tx) => {
       const session = await tx.em.findOneOrFail(SessionSchema, { id });
-      const holders = await tx.em.find(
-        SessionSchema,
-        { state: { $in: ['ACTIVE', 'PENDING_BRANCH'] }, id: { $ne: id } },
-        { fields: ['ports'] },
-      );
+      const holders = await tx.em.find(SessionSchema, { state: { $in: HOLDS_PORTS }, id: { $ne: id } }, { fields: ['ports'] });
       const taken = new Set(holders.flatMap((h) => h.ports));
       if (session.ports.length > 0 && session.ports.every((p) => !taken.has(p))) return;
       session.ports = await this.allocatePorts(tx.em, id);

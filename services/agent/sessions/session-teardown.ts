@@ -8,7 +8,9 @@ import { crashPoint, crashPointReached } from '../crash-points.js';
 import { decideTeardown, type TeardownAction, type TeardownMode } from '../domain/worktree-teardown.js';
 import { listWorktrees, preserveWorktree, pruneWorktreeEntry, removeWorktree } from '../git/worktrees.js';
 import { WorktreeSchema, type RepoRow, type WorktreeRow } from '../store/entities.js';
+import { portEnvironment } from '../domain/port-blocks.js';
 import { gatherTeardownFacts } from './teardown-facts.js';
+import { removeUnchangedCopies, runTeardown } from './worktree-setup.js';
 import { gitFailure, preservedRefFor, type WorktreeRows } from './worktree-rows.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -36,8 +38,12 @@ export class SessionTeardown {
   async kill(id: string): Promise<KillSessionResponse> {
     this.rows.checkId(id);
     return this.rows.withSession(id, async () => {
-      const targets = await this.targets(id, (r) => r.state === 'ACTIVE');
-      const decision = await this.decide(targets, 'kill');
+      const active = (r: WorktreeRow) => r.state === 'ACTIVE';
+      let decision = await this.decide(await this.targets(id, active), 'kill');
+      // Teardown commands run once removal is decided, and may leave work behind: decided again.
+      if (decision.kind === 'proceed' && (await this.runTeardowns(id, decision.work))) {
+        decision = await this.decide(await this.targets(id, active), 'kill');
+      }
       if (decision.kind === 'refused') {
         this.rows.log.info({ session: id, refusals: decision.refusals.map((r) => `${r.repoName}:${r.reason}`) }, 'kill refused');
         return { freed: false, refusals: decision.refusals, session: await this.rows.get(id) };
@@ -68,8 +74,11 @@ export class SessionTeardown {
   async cleanup(id: string): Promise<Session> {
     this.rows.checkId(id);
     return this.rows.withSession(id, async () => {
-      const targets = await this.targets(id, (r) => r.state === 'ACTIVE' || r.state === 'RETRY_REMOVE');
-      const decision = await this.decide(targets, 'cleanup');
+      const which = (r: WorktreeRow) => r.state === 'ACTIVE' || r.state === 'RETRY_REMOVE';
+      let decision = await this.decide(await this.targets(id, which), 'cleanup');
+      if (decision.kind === 'proceed' && (await this.runTeardowns(id, decision.work))) {
+        decision = await this.decide(await this.targets(id, which), 'cleanup');
+      }
       if (decision.kind === 'refused') {
         throw failedPrecondition('PROCESS_INSIDE', decision.refusals.map((r) => `${r.repoName}: ${r.message}`).join('; '));
       }
@@ -100,6 +109,25 @@ export class SessionTeardown {
 
   // ---- carrying the decision out ----------------------------------------------------------
 
+  /**
+   * Runs the repos' teardown commands in the worktrees about to be removed. A failure is
+   * recorded on the row and logged; it never stops the removal, nor the preservation of
+   * work. Answers whether any ran.
+   */
+  private async runTeardowns(id: string, work: Array<{ row: WorktreeRow; repo: RepoRow; plan: TeardownAction }>): Promise<boolean> {
+    const due = work.filter(({ repo, plan }) => repo.teardown && (plan.action === 'remove' || plan.action === 'preserve_then_remove'));
+    if (due.length === 0) return false;
+    const { session } = await this.rows.load(id);
+    for (const { row, repo } of due) {
+      const env = { GROVE_SESSION_ID: id, GROVE_REPO: repo.name, ...portEnvironment(session.ports) };
+      const failure = await runTeardown(repo.teardown, row.path, env);
+      await this.rows.update(row, { teardownError: failure });
+      if (failure) this.rows.log.warn({ session: id, repo: repo.name, why: failure }, 'teardown failed; removing all the same');
+      else this.rows.log.info({ session: id, repo: repo.name }, 'teardown ran');
+    }
+    return true;
+  }
+
   private async targets(id: string, which: (row: WorktreeRow) => boolean) {
     const { rows } = await this.rows.load(id);
     const targets: Array<{ row: WorktreeRow; repo: RepoRow }> = [];
@@ -128,6 +156,8 @@ export class SessionTeardown {
     }
     await this.rows.transition(row, 'removal_started', removedIgnored(plan));
     try {
+      // Untouched copies from the main checkout are not work, but git would count them.
+      await removeUnchangedCopies(row.path, row.copied);
       // Not forced: git's own check is the last word if something changed since ours.
       await removeWorktree(repo.path, row.path, false);
     } catch (err) {

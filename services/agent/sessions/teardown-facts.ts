@@ -12,6 +12,7 @@ import {
 } from '../git/worktrees.js';
 import { processesInside } from '../procs/proc-scan.js';
 import type { RepoRow, WorktreeRow } from '../store/entities.js';
+import { unchangedCopies } from './worktree-setup.js';
 
 /**
  * Reads everything the teardown policy needs about one worktree, once. A worktree git
@@ -46,11 +47,16 @@ async function readChanges(row: WorktreeRow, repo: RepoRow): Promise<WorktreeCha
     const status = await worktreeStatus(row.path);
     const keptIgnored = await ignoredMatching(row.path, repo.keepIgnored);
     const kept = new Set(keptIgnored);
+    // Files copied in at creation and untouched since are the main checkout's, not work:
+    // they go with the worktree like ignored files.
+    const copies = await unchangedCopies(row.path, row.copied, [...status.untracked, ...keptIgnored]);
+    const notCopy = (p: string) => !copies.has(p);
     return {
       ...status,
+      untracked: status.untracked.filter(notCopy),
       hidden: await hiddenChanges(row.path),
-      keptIgnored,
-      ignored: (await ignoredPaths(row.path)).filter((p) => !kept.has(p)),
+      keptIgnored: keptIgnored.filter(notCopy),
+      ignored: [...new Set([...(await ignoredPaths(row.path)).filter((p) => !kept.has(p)), ...copies])].sort(),
     };
   };
   try {

@@ -23,6 +23,12 @@ export interface Landing {
   at: string;
 }
 
+/** A file copied from the main checkout into a new worktree, and its content's sha256 then. */
+export interface CopiedFile {
+  path: string;
+  sha256: string;
+}
+
 /** A land_session job: what it integrates where, and (once planned) each target's old and new commit. */
 export interface LandPlan {
   target: string;
@@ -42,6 +48,9 @@ export const RepoSchema = defineEntity({
     defaultBranch: p.string(),
     createdAt: p.datetime(),
     keepIgnored: p.json<string[]>(),
+    setup: p.string(),
+    teardown: p.string(),
+    copyGlobs: p.json<string[]>(),
   },
 });
 export type RepoRow = InferEntity<typeof RepoSchema>;
@@ -102,6 +111,8 @@ export const WorktreeSchema = defineEntity({
     nextRetryAt: p.datetime().nullable(),
     removedIgnored: p.json<string[]>(),
     removedIgnoredTotal: p.integer(),
+    copied: p.json<CopiedFile[]>(),
+    teardownError: p.string(),
   },
   primaryKeys: ['sessionId', 'repoId'],
 });
@@ -142,6 +153,7 @@ export const TaskSchema = defineEntity({
     activityMessage: p.string(),
     activityAt: p.datetime().nullable(),
     secretHash: p.string(),
+    setup: p.boolean(),
   },
 });
 export type TaskRow = InferEntity<typeof TaskSchema>;

@@ -13,6 +13,7 @@ import { Migration0007Teardown } from './migrations/0007-teardown.js';
 import { Migration0008Terminals } from './migrations/0008-terminals.js';
 import { Migration0009Land } from './migrations/0009-land.js';
 import { Migration0010Ports } from './migrations/0010-ports.js';
+import { Migration0011Setup } from './migrations/0011-setup.js';
 
 export type AgentOrm = MikroORM;
 
@@ -27,6 +28,7 @@ const MIGRATIONS = [
   { name: '0008-terminals', class: Migration0008Terminals },
   { name: '0009-land', class: Migration0009Land },
   { name: '0010-ports', class: Migration0010Ports },
+  { name: '0011-setup', class: Migration0011Setup },
 ];
 
 /** Opens the agent database in `dataDir`, migrated to the newest schema. */

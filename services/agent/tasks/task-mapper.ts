@@ -55,5 +55,6 @@ export function toTaskProto(row: TaskRow): Task {
     activityInferred: row.state === 'RUNNING' && row.activitySource === 'inferred',
     activityMessage: row.state === 'RUNNING' ? row.activityMessage : '',
     activityTime: row.state === 'RUNNING' ? (row.activityAt ?? undefined) : undefined,
+    setup: row.setup,
   };
 }

@@ -24,9 +24,11 @@ import {
   type ProcessIdentity,
 } from '../procs/proc-info.js';
 import type { SessionService } from '../sessions/session-service.js';
-import { TaskSchema, type TaskRow } from '../store/entities.js';
+import { SessionSchema, TaskSchema, type TaskRow } from '../store/entities.js';
 import type { Store, Tx } from '../store/store.js';
-import { taskResource, toTaskProto } from './task-mapper.js';
+import { toTaskProto } from './task-mapper.js';
+import { createQueuedTask, emitTask } from './task-rows.js';
+import { settleSetup } from './setup-tasks.js';
 import { TaskAdmission } from './task-admission.js';
 import { TaskReads } from './task-reads.js';
 import { dropOldTasks } from './task-retention.js';
@@ -146,7 +148,11 @@ export class TaskService {
     }
     const session = await this.sessions.get(request.sessionId);
     this.disk?.check('a new task');
-    if (session.state !== SessionState.SESSION_STATE_ACTIVE) {
+    if (session.state === SessionState.SESSION_STATE_SETUP_FAILED) {
+      throw failedPrecondition('SETUP_FAILED', `session ${session.id} is not set up: ${session.lastError}; kill or clean it up`);
+    }
+    // While the session sets up, tasks queue behind its setup tasks.
+    if (session.state !== SessionState.SESSION_STATE_ACTIVE && session.state !== SessionState.SESSION_STATE_SETTING_UP) {
       throw failedPrecondition('SESSION_NOT_ACTIVE', `session ${session.id} is not active; restore it first`);
     }
     const worktree = request.repoId
@@ -161,7 +167,7 @@ export class TaskService {
     const row = await this.store.transact(async (tx) => {
       await checkQueueRoom(tx, session.id, request);
       const last = await tx.em.findOne(TaskSchema, { sessionId: session.id }, { orderBy: { seq: 'desc' } });
-      const created = tx.em.create(TaskSchema, {
+      return createQueuedTask(tx, {
         id,
         sessionId: session.id,
         seq: (last?.seq ?? 0) + 1,
@@ -170,32 +176,14 @@ export class TaskService {
         env: request.env,
         repoId: worktree.repoId,
         cwd: worktree.path,
-        state: 'QUEUED',
-        reason: '',
-        pid: 0,
-        pidStartTicks: 0,
-        bootId: '',
-        exitCode: null,
-        exitSignal: '',
-        cancelRequested: false,
-        outputTail: '',
         runDir: join(this.tasksDir, id),
         requestId: request.requestId || null,
-        createdAt: new Date(),
-        startedAt: null,
-        endedAt: null,
         tty: request.tty,
         cols: request.tty ? request.cols || DEFAULT_SIZE.cols : 0,
         rows: request.tty ? request.rows || DEFAULT_SIZE.rows : 0,
         profile: request.profile,
-        activity: '',
-        activitySource: '',
-        activityMessage: '',
-        activityAt: null,
-        secretHash: '',
+        setup: false,
       });
-      this.emitTask(tx, created, 'task.queued');
-      return created;
     });
     this.log.info({ task: id, session: session.id, argv: request.argv[0] }, 'task queued');
     this.kick(session.id);
@@ -204,6 +192,11 @@ export class TaskService {
 
   // ---- scheduling -----------------------------------------------------------------------
 
+  /** Starts the session's queued tasks, e.g. a new session's setup. */
+  resume(sessionId: string): void {
+    this.kick(sessionId);
+  }
+
   /** Starts the session's next queued task if none is running. Never throws. */
   private kick(sessionId: string): void {
     if (this.stopped) return;
@@ -211,7 +204,13 @@ export class TaskService {
       .run(sessionId, async () => {
         const em = this.store.read();
         if ((await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return;
-        const next = await em.findOne(TaskSchema, { sessionId, state: 'QUEUED' }, { orderBy: { seq: 'asc' } });
+        // A session setting up runs its setup tasks first, whatever was queued beside them.
+        const settingUp = (await em.findOne(SessionSchema, { id: sessionId }, { fields: ['state'] }))?.state === 'SETTING_UP';
+        const next = await em.findOne(
+          TaskSchema,
+          { sessionId, state: 'QUEUED', ...(settingUp ? { setup: true } : {}) },
+          { orderBy: { seq: 'asc' } },
+        );
         if (!next) return;
         // Under the session's lock: kill and cleanup cannot remove the worktree mid-launch.
         await this.admission.launchIfAdmitted(sessionId, () => this.sessions.withSessionLock(sessionId, () => this.launch(next)));
@@ -405,6 +404,7 @@ export class TaskService {
       await this.locks.releaseHeldIn(tx, task.cwd, task.pid, `task ${task.id} ended`);
       await tx.em.flush();
       this.emitTask(tx, row, 'task.ended');
+      if (row.setup) await settleSetup(tx, task.sessionId);
       await this.sessions.emitSessionIn(tx, task.sessionId);
     });
     this.running.delete(task.id);
@@ -434,6 +434,7 @@ export class TaskService {
           });
           await tx.em.flush();
           this.emitTask(tx, fresh, 'task.ended');
+          if (fresh.setup && (await settleSetup(tx, fresh.sessionId))) await this.sessions.emitSessionIn(tx, fresh.sessionId);
         });
       } else if (row.state === 'RUNNING' && !row.cancelRequested) {
         await this.store.transact(async (tx) => {
@@ -509,6 +510,6 @@ export class TaskService {
   }
 
   private emitTask(tx: Tx, row: TaskRow, type: TaskEventType): void {
-    tx.emit({ type, resource: taskResource(row.id), payload: { $case: 'task', value: toTaskProto(row) } });
+    emitTask(tx, row, type);
   }
 }

@@ -20,6 +20,8 @@ export interface AgentRecord {
   linkEnded: string;
   /** The agent's --max-running-tasks as its last Hello said (0: no bound); in memory. */
   maxRunningTasks: number;
+  /** Free bytes on the agent's worktree file system, from its last hello or heartbeat; in memory. */
+  freeDiskBytes: number;
 }
 
 // last_seen moves with every message; writing it through would cost a transaction per
@@ -103,6 +105,7 @@ export class AgentRegistry {
       linkJoined: '',
       linkEnded: previous?.linkEnded ?? '',
       maxRunningTasks: hello.maxRunningTasks,
+      freeDiskBytes: hello.freeDiskBytes,
     };
     this.records.set(record.id, record);
     this.unflushed.delete(record.id);
@@ -118,6 +121,12 @@ export class AgentRegistry {
       disconnectedAt: null,
     });
     return record;
+  }
+
+  /** A heartbeat's reading of the agent's free disk. */
+  freeDisk(agentId: string, bytes: number): void {
+    const record = this.records.get(agentId);
+    if (record) record.freeDiskBytes = bytes;
   }
 
   /** Any message from the agent: it is alive now. Persisted behind (see FLUSH_INTERVAL_MS). */
@@ -186,5 +195,6 @@ function toRecord(row: AgentRow): AgentRecord {
     linkJoined: '',
     linkEnded: '',
     maxRunningTasks: 0,
+    freeDiskBytes: 0,
   };
 }

@@ -258,6 +258,8 @@ async function readLink(
       case 'proof':
         throw failedPrecondition('PROOF_UNEXPECTED', 'a proof is sent once, right after the challenge');
       case 'heartbeat':
+        deps.registry.freeDisk(agentId, message.value.freeDiskBytes);
+        break;
       default:
         // Heartbeats only prove liveness; unknown messages are from a newer agent: ignored.
         break;

@@ -18,6 +18,9 @@ const repo = (id: string, name = id): Repo => ({
   defaultBranch: 'main',
   createTime: undefined,
   keepIgnored: [],
+  setup: '',
+  teardown: '',
+  copy: [],
 });
 const session = (id: string): Session => ({
   id,

@@ -19,6 +19,7 @@ describe('toSessionView', () => {
     linkJoined: 'resume',
     linkEnded: '',
     maxRunningTasks: 0,
+    freeDiskBytes: 0,
   };
   const session = (activity: SessionActivity): Session => ({
     id: 'ses_1',
@@ -74,7 +75,17 @@ describe('toSessionView', () => {
     });
     const repo = event({
       $case: 'repo',
-      value: { id: 'rep_1', name: 'r', path: '/r', defaultBranch: 'main', createTime: undefined, keepIgnored: [] },
+      value: {
+        id: 'rep_1',
+        name: 'r',
+        path: '/r',
+        defaultBranch: 'main',
+        createTime: undefined,
+        keepIgnored: [],
+        setup: '',
+        teardown: '',
+        copy: [],
+      },
     });
     expect(toEventView(repo, agent, 'connected')).toBe(repo);
   });

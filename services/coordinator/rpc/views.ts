@@ -31,6 +31,7 @@ export function toAgentProto(record: AgentRecord, status: AgentStatusName, load:
     runningTasks: load.runningTasks,
     maxRunningTasks: record.maxRunningTasks,
     queuedTasks: load.queuedTasks,
+    freeDiskBytes: record.freeDiskBytes,
     linkJoined: record.linkJoined,
     linkEnded: record.linkEnded,
   };
