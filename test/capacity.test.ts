@@ -1,4 +1,4 @@
-import { statfsSync, writeFileSync } from 'node:fs';
+import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Status, type Channel } from 'nice-grpc';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { agentClient, coordinatorClient, expectStatus } from './helpers/grpc.js'
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { grove } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
+
+const ephemeralFirst = () => Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
 
 describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
   const tmp = tempDir();
@@ -233,6 +235,8 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
       [['--port-range', '30000-20000'], /starts after it ends/],
       [['--port-range', '20000-20001', '--ports-per-session', '3'], /more than --port-range/],
       [['--ports-per-session', '2'], /needs --port-range/],
+      // Ports the kernel hands to outgoing connections would clash with a session's server.
+      [['--port-range', `${ephemeralFirst()}-${ephemeralFirst() + 10}`], /overlaps the kernel's ephemeral ports/],
     ] as const) {
       dir = join(tmp.path, `t${++tests}`);
       const run = await grove(['agent', 'serve', '--data-dir', join(dir, 'agent'), '--listen', '127.0.0.1:0', ...flags]);

@@ -57,7 +57,7 @@ describe('worktree setup and teardown: repo add --setup, --teardown, --copy', ()
     expect(existsSync(join(worktree.path, 'notes.txt'))).toBe(false);
     expect(worktree.copied).toEqual(['.env']);
     // The setup task is the session's first task; a task started now waits behind it.
-    const { tasks } = await client.listTasks({ sessionId: session.id, pageSize: 0, pageToken: '', states: [] });
+    const { tasks } = await client.listTasks({ sessionId: session.id });
     expect(tasks.map((t) => [t.seq, t.setup])).toEqual([[1, true]]);
     const setupTask = tasks[0]!;
     const user = (await client.startTask(startTaskRequest({ sessionId: session.id, argv: ['sh', '-c', 'cat setup-saw.txt'] }))).task!;

@@ -1,3 +1,4 @@
+import { DEFAULT_JOB_RETENTION, dropOldJobs } from './jobs/job-retention.js';
 import { queueSetupTasks } from './tasks/setup-tasks.js';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +62,9 @@ export interface AgentOptions {
   eventRetention?: number | undefined;
   heartbeatMs?: number | undefined;
   taskRetention?: number | undefined;
+  /** Finished jobs kept (`--job-retention`, default 1000) and their longest age (`--job-max-age`, default 30 days). */
+  jobRetention?: number | undefined;
+  jobMaxAgeMs?: number | undefined;
   taskLogCapBytes?: number | undefined;
   cancelGraceMs?: number | undefined;
   jobConcurrency?: number | undefined;
@@ -222,8 +226,20 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
   const recovered = await recover(store, sessions, tasks, jobs, syncs);
   log.info(recovered, 'start-up recovery done');
   tasks.startMonitor();
+  const jobRetention = {
+    keep: options.jobRetention ?? DEFAULT_JOB_RETENTION.keep,
+    maxAgeMs: options.jobMaxAgeMs ?? DEFAULT_JOB_RETENTION.maxAgeMs,
+  };
+  const compactJobs = () =>
+    dropOldJobs(store, jobRetention)
+      .then((dropped) => dropped > 0 && log.info({ dropped }, 'finished jobs compacted'))
+      .catch((err: unknown) => log.error({ err }, 'compacting finished jobs failed'));
+  await compactJobs();
+  let maintenanceTicks = 0;
   const retryTimer = setInterval(() => {
     sessions.maintain().catch((err: unknown) => log.error({ err }, 'session maintenance failed'));
+    // Retention is no hurry: about once a minute.
+    if (++maintenanceTicks % 60 === 0) void compactJobs();
   }, options.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS);
   retryTimer.unref();
   const syncTimer = setInterval(() => void syncs.probeAll(), options.syncProbeMs ?? DEFAULT_SYNC_PROBE_MS);

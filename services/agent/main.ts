@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { loadProfiles } from './tasks/task-profiles.js';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/logging.js';
@@ -33,6 +34,8 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --event-retention N       events kept before compaction (default 10000)
   --heartbeat DURATION      link heartbeat interval (default 2s)
   --task-retention N        newest tasks kept per session (default 1000)
+  --job-retention N         finished jobs kept (default 1000)
+  --job-max-age DURATION    finished jobs older than this are dropped (default 30d)
   --task-log-cap BYTES      log bytes kept per task, the tail (default 8388608)
   --cancel-grace DURATION   SIGTERM to SIGKILL on cancel (default 5s)
   --job-concurrency N       background jobs run at once, one per repo (default 4)
@@ -60,6 +63,16 @@ function byteSize(text: string | undefined, flag: string): number | undefined {
   return Number(match[1]) * 1024 ** power;
 }
 
+/** The kernel's ephemeral port range, when it can be read. */
+function ephemeralPorts(): { first: number; last: number } | undefined {
+  try {
+    const [first, last] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return first && last ? { first, last } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function portPlan(range: string | undefined, perSession: string | undefined): PortPlan | undefined {
   if (range === undefined) {
     if (perSession !== undefined) throw new Error('--ports-per-session needs --port-range');
@@ -67,6 +80,13 @@ function portPlan(range: string | undefined, perSession: string | undefined): Po
   }
   const parsed = parsePortRange(range);
   if (typeof parsed === 'string') throw new Error(`--port-range ${parsed}`);
+  const ephemeral = ephemeralPorts();
+  if (ephemeral && parsed.first <= ephemeral.last && ephemeral.first <= parsed.last) {
+    // The kernel hands these to every outgoing connection: a session's dev server would clash.
+    throw new Error(
+      `--port-range ${range} overlaps the kernel's ephemeral ports ${ephemeral.first}-${ephemeral.last} (net.ipv4.ip_local_port_range); choose ports below ${ephemeral.first}`,
+    );
+  }
   const size = positiveInteger(perSession, '--ports-per-session') ?? 1;
   if (size > parsed.last - parsed.first + 1) throw new Error(`--ports-per-session ${size} is more than --port-range ${range} holds`);
   return { ...parsed, perSession: size };
@@ -102,6 +122,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         'event-retention': { type: 'string' },
         heartbeat: { type: 'string' },
         'task-retention': { type: 'string' },
+        'job-retention': { type: 'string' },
+        'job-max-age': { type: 'string' },
         'task-log-cap': { type: 'string' },
         'cancel-grace': { type: 'string' },
         'job-concurrency': { type: 'string' },
@@ -132,6 +154,8 @@ export async function serveAgent(argv: string[]): Promise<void> {
         eventRetention: retention,
         heartbeatMs: optionalDuration(values.heartbeat),
         taskRetention: positiveInteger(values['task-retention'], '--task-retention'),
+        jobRetention: positiveInteger(values['job-retention'], '--job-retention'),
+        jobMaxAgeMs: optionalDuration(values['job-max-age']),
         taskLogCapBytes: positiveInteger(values['task-log-cap'], '--task-log-cap'),
         cancelGraceMs: optionalDuration(values['cancel-grace']),
         jobConcurrency: positiveInteger(values['job-concurrency'], '--job-concurrency'),

@@ -25,6 +25,9 @@ import { startHttpServer } from '../common/http-server.js';
 import { metricsRoute } from '../common/metrics.js';
 import { writeFileAtomically } from '../common/ready.js';
 import { COORDINATOR_METRICS_PREFIX, CoordinatorMetrics } from './coordinator-metrics.js';
+import { DEFAULT_RETENTION, startCompaction, type CoordinatorRetention } from './store/retention.js';
+import { agentUnknownNotification, notificationsFor } from './webhooks/notifications.js';
+import { WebhookOutbox, type WebhookSettings } from './webhooks/webhook-outbox.js';
 
 export interface CoordinatorOptions {
   listen: string;
@@ -46,6 +49,10 @@ export interface CoordinatorOptions {
   routeTimeoutMs?: number | undefined;
   /** HOST:PORT of the HTTP face (`/metrics`); none when unset. Its bound address goes to `<dataDir>/http-address`. */
   http?: string | undefined;
+  /** Webhook receivers and what they are told (`--webhook`, `--webhook-events`, `--webhook-secret-file`). */
+  webhooks?: WebhookSettings | undefined;
+  /** Bounds on the command audit (`--audit-retention`, `--audit-max-age`). */
+  retention?: Partial<CoordinatorRetention> | undefined;
   log: Logger;
 }
 
@@ -101,6 +108,19 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   // Every link and watch listens for shutdown: hundreds of listeners are expected.
   setMaxListeners(0, shutdown.signal);
 
+  const webhooks = new WebhookOutbox(
+    orm,
+    options.webhooks ?? { urls: [], types: new Set(), secret: undefined },
+    (agentId) => ({ id: agentId, name: registry.get(agentId)?.name ?? '' }),
+    options.log.child({ component: 'webhooks' }),
+  );
+  projection.observe((agentId, event) => notificationsFor(agentId, event).forEach((n) => webhooks.record(n)));
+  const retention = {
+    auditRows: options.retention?.auditRows ?? DEFAULT_RETENTION.auditRows,
+    auditMaxAgeMs: options.retention?.auditMaxAgeMs ?? DEFAULT_RETENTION.auditMaxAgeMs,
+  };
+  const stopCompaction = await startCompaction(orm, retention, options.log.child({ component: 'retention' }));
+
   const statuses = new StatusTracker();
   for (const record of registry.list()) statuses.seed(record.id, statusOf(record));
   /** Tells watchers about the agent; `force` for a link or unlink, which always is news. */
@@ -115,6 +135,9 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
       queuedTasks: projection.index.queuedTasks(agentId),
     };
     projection.agentChanged(toAgentProto(record, transition.status, load));
+    if (transition.status === 'unknown' && transition.previous !== undefined && transition.previous !== 'unknown') {
+      webhooks.record(agentUnknownNotification(record, record.lastSeen));
+    }
     if (transition.sessionsChanged) {
       projection.reshowSessions(agentId, transition.status === 'connected' ? 'session.agent_back' : 'session.agent_unknown');
     }
@@ -197,6 +220,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
       })
     : undefined;
   if (http) writeFileAtomically(join(dataDir, 'http-address'), `${http.address}\n`);
+  webhooks.start();
   log.info(
     { address: server.address, http: http?.address, dataDir, generation, heartbeatMs, watchBuffer, ...policy },
     'coordinator serving',
@@ -211,6 +235,8 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
       // Links first: they would otherwise hold the server's graceful shutdown open.
       clearInterval(sweep);
       shutdown.abort();
+      await webhooks.close();
+      await stopCompaction();
       await http?.close();
       links.closeAll('coordinator shutting down');
       await server.close();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/logging.js';
 import {
@@ -10,6 +11,8 @@ import {
   parseServeFlags,
 } from '../common/serve-flags.js';
 import { startCoordinator } from './coordinator.js';
+import { parseNotificationTypes } from './webhooks/notifications.js';
+import { checkWebhookUrl, type WebhookSettings } from './webhooks/webhook-outbox.js';
 
 export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --listen HOST:PORT        address to bind (default 127.0.0.1:7421; port 0 picks a free one)
@@ -25,8 +28,35 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --route-timeout DURATION  how long a routed call waits for its agent by default (default 30s)
   --http HOST:PORT          also serve HTTP here: /metrics (Prometheus); same token and TLS;
                             the bound address is written to DATA_DIR/http-address
+  --webhook URL             POST notifications here as signed JSON (repeatable), from a durable
+                            outbox: retried with backoff until answered 2xx, across restarts
+  --webhook-events LIST     which: task.ended,task.failed,task.needs_input,agent.unknown,
+                            job.failed,land.done (default all)
+  --webhook-secret-file FILE  HMAC-SHA256 key: X-Grove-Signature-256: sha256=<hex> on each POST
+  --webhook-max-backoff DURATION  longest wait between attempts (default 5m)
+  --audit-retention N       command audit rows kept (default 100000)
+  --audit-max-age DURATION  command audit rows older than this are dropped (default 30d)
   --ready-file FILE         also write the bound address here (atomically)
   --log-level LEVEL         pino level (default info; GROVE_LOG_LEVEL)`;
+
+/** `--webhook*` flags: receivers must be http(s), events known, the secret readable and not empty. */
+function webhookFlags(values: {
+  webhook: string[];
+  'webhook-events'?: string | undefined;
+  'webhook-secret-file'?: string | undefined;
+  'webhook-max-backoff'?: string | undefined;
+}): WebhookSettings | undefined {
+  const urls = values.webhook.map(checkWebhookUrl);
+  const types = parseNotificationTypes(values['webhook-events']);
+  const secretFile = values['webhook-secret-file'];
+  if (urls.length === 0) {
+    if (secretFile || values['webhook-events']) throw new Error('--webhook-events and --webhook-secret-file need --webhook URL');
+    return undefined;
+  }
+  const secret = secretFile ? readFileSync(secretFile, 'utf8').trim() : undefined;
+  if (secretFile && !secret) throw new Error(`--webhook-secret-file ${secretFile} is empty`);
+  return { urls: [...new Set(urls)], types, secret, maxBackoffMs: optionalDuration(values['webhook-max-backoff']) };
+}
 
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
@@ -45,6 +75,12 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         'watch-history': { type: 'string' },
         'route-timeout': { type: 'string' },
         http: { type: 'string' },
+        webhook: { type: 'string', multiple: true, default: [] },
+        'webhook-events': { type: 'string' },
+        'webhook-secret-file': { type: 'string' },
+        'webhook-max-backoff': { type: 'string' },
+        'audit-retention': { type: 'string' },
+        'audit-max-age': { type: 'string' },
       },
     });
     const log = createLogger({ level: values['log-level'], name: 'grove-coordinator' });
@@ -60,6 +96,11 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
         routeTimeoutMs: optionalDuration(values['route-timeout']),
         http: values.http,
+        webhooks: webhookFlags(values),
+        retention: {
+          auditRows: positiveInteger(values['audit-retention'], '--audit-retention'),
+          auditMaxAgeMs: optionalDuration(values['audit-max-age']),
+        },
         log,
       },
       readyFile: values['ready-file'],

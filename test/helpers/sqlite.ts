@@ -12,3 +12,13 @@ export function execSql(file: string, sql: string, params: unknown[] = []): Prom
     });
   });
 }
+
+/** Reads rows from a service's database file, read-only: for tests that wait on what is durable. */
+export function querySql<T = Record<string, unknown>>(file: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openErr) => {
+      if (openErr) return reject(openErr);
+      db.all(sql, params, (err, rows) => db.close(() => (err ? reject(err) : resolve(rows as T[]))));
+    });
+  });
+}

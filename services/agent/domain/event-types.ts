@@ -8,7 +8,7 @@ export type RepoEventType = 'repo.added' | 'repo.updated' | 'repo.removed';
 export type SessionEventType = 'session.created' | 'session.updated';
 export type TaskEventType =
   'task.queued' | 'task.starting' | 'task.started' | 'task.cancelling' | 'task.ended' | 'task.deleted' | 'task.activity';
-export type JobEventType = 'job.queued' | 'job.started' | 'job.progress' | 'job.cancelling' | 'job.requeued' | 'job.ended';
+export type JobEventType = 'job.queued' | 'job.started' | 'job.progress' | 'job.cancelling' | 'job.requeued' | 'job.ended' | 'job.deleted';
 export type LockEventType = 'lock.acquired' | 'lock.released';
 export type SyncEventType = 'sync.updated';
 export type StashEventType = 'stash.created' | 'stash.dropped';

@@ -28,6 +28,7 @@ export interface SubscribeOptions {
  */
 export class Projection {
   private readonly agents = new Map<string, AgentProjection>();
+  private readonly observers: Array<(agentId: string, event: Event) => void> = [];
   readonly index = new ProjectionIndex();
 
   constructor(
@@ -70,8 +71,16 @@ export class Projection {
     const agent = this.agents.get(agentId);
     if (!agent) return 'gap';
     const outcome = agent.apply(event);
-    if (outcome === 'applied') this.record(agentId, event);
+    if (outcome === 'applied') {
+      this.record(agentId, event);
+      for (const observer of this.observers) observer(agentId, event);
+    }
     return outcome;
+  }
+
+  /** Told of each agent event applied live (not of snapshots: they say what is, not what happened). */
+  observe(observer: (agentId: string, event: Event) => void): void {
+    this.observers.push(observer);
   }
 
   /** A group (the coordinator's own record) was made or changed: no agent's revision. */

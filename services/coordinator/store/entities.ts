@@ -72,4 +72,24 @@ export const GroupSchema = defineEntity({
 });
 export type GroupRow = InferEntity<typeof GroupSchema>;
 
-export const ALL_ENTITIES = [MetaSchema, AgentSchema, CommandAuditSchema, GroupSchema];
+/** A notification owed to one webhook receiver; delivered once acknowledged (a 2xx answer). */
+export const WebhookOutboxSchema = defineEntity({
+  name: 'WebhookOutboxRow',
+  tableName: 'webhook_outbox',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    notificationId: p.string(),
+    url: p.string(),
+    type: p.string(),
+    /** The exact JSON body signed and sent: every attempt sends the same bytes. */
+    body: p.text(),
+    createdAt: p.datetime(),
+    attempts: p.integer(),
+    nextAttemptAt: p.datetime(),
+    deliveredAt: p.datetime().nullable(),
+    lastError: p.string(),
+  },
+});
+export type WebhookOutboxRow = InferEntity<typeof WebhookOutboxSchema>;
+
+export const ALL_ENTITIES = [MetaSchema, AgentSchema, CommandAuditSchema, GroupSchema, WebhookOutboxSchema];
