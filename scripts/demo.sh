@@ -12,6 +12,7 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/grove-demo.XXXXXX")"
 COORD_PID=""
 AGENT_A_PID=""
 AGENT_B_PID=""
+HOOKS_PID=""
 
 cleanup() {
   local status=$?
@@ -19,7 +20,7 @@ cleanup() {
   # A task still waiting for its gate would wait out its own bound: let it finish now.
   touch "$TMP/gate" 2>/dev/null || true
   # Agents first: they hold links to the coordinator.
-  for pid in "$AGENT_A_PID" "$AGENT_B_PID" "$COORD_PID"; do
+  for pid in "$AGENT_A_PID" "$AGENT_B_PID" "$COORD_PID" "$HOOKS_PID"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -110,8 +111,30 @@ agent_connected() { grove_quiet agents ls | grep -Eq "^$1 +[^ ]+ +CONNECTED"; }
 coordinator_knows_session() { grove_quiet session ls --coordinator "$GROVE_COORDINATOR" | grep -q "$1"; }
 task_state_is() { [[ "$(grove_quiet task get "$1" --json | json_get state)" == "$2" ]]; }
 
+step "A webhook receiver for the coordinator's notifications (it appends each POST to $TMP/hooks.jsonl)"
+# A stand-in for Slack or a CI: any HTTP endpoint that answers 2xx. It checks each signature.
+echo "demo-webhook-secret" >"$TMP/webhook-secret"
+node -e '
+  const { createHmac } = require("node:crypto");
+  const [file, portFile, secret] = process.argv.slice(1);
+  require("node:http").createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d)).on("end", () => {
+      const signed = req.headers["x-grove-signature-256"] === "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+      require("node:fs").appendFileSync(file, JSON.stringify({ signed, ...JSON.parse(body) }) + "\n");
+      res.writeHead(204).end();
+    });
+  }).listen(0, "127.0.0.1", function () { require("node:fs").writeFileSync(portFile, String(this.address().port)); });
+  setTimeout(() => process.exit(0), 600000).unref();
+' "$TMP/hooks.jsonl" "$TMP/hooks.port" "demo-webhook-secret" &
+HOOKS_PID=$!
+wait_ready "webhook receiver" "$HOOKS_PID" "$TMP/hooks.port" /dev/null
+echo "receiver on http://127.0.0.1:$(cat "$TMP/hooks.port")/grove"
+
 step "Starting a coordinator (the OS picks its port; logs in $TMP/coordinator.log)"
 node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordinator" --http 127.0.0.1:0 \
+  --webhook "http://127.0.0.1:$(cat "$TMP/hooks.port")/grove" --webhook-events task.failed,land.done \
+  --webhook-secret-file "$TMP/webhook-secret" \
   --ready-file "$TMP/coordinator.ready" --log-level warn >/dev/null 2>"$TMP/coordinator.log" &
 COORD_PID=$!
 wait_ready coordinator "$COORD_PID" "$TMP/coordinator.ready" "$TMP/coordinator.log"
@@ -202,6 +225,19 @@ expect_status 3 grove session kill "$TIDY" "${VIA[@]}"
 rm "$WT_TOOLS/.env"
 echo "noise" >"$WT_TOOLS/build.log"
 grove session kill "$TIDY" "${VIA[@]}"
+
+step "Worktree setup: tools copies its .env into each new worktree and runs a setup command first"
+echo "API_KEY=demo" >"$W/tools/.env"
+grove repo set tools --copy .env --setup 'echo "setting up with $(cut -d= -f1 .env)"; sleep 1' --agent "$AGENT_B"
+SET_UP="$(grove_quiet session create --repo tools --branch setup-demo --agent "$AGENT_B" --json | json_get session.id)"
+grove session get "$SET_UP" --agent "$AGENT_B" | grep -E '^(ID|STATE) '
+session_active() { grove_quiet session get "$SET_UP" --agent "$AGENT_B" | grep -q '^STATE *ACTIVE'; }
+wait_until "setup to finish" session_active
+grove session get "$SET_UP" --agent "$AGENT_B" | grep -E '^STATE '
+grove task ls "$SET_UP" --agent "$AGENT_B"
+grove task logs "$(grove_quiet task ls "$SET_UP" --agent "$AGENT_B" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).tasks[0].id))')" --agent "$AGENT_B"
+echo "(the copied .env is unchanged, so it is not work: kill removes it with the worktree)"
+grove session kill "$SET_UP" --agent "$AGENT_B"
 
 step "task run --wait: a real command in the session's worktree, output streamed, its exit status kept"
 grove task run "$SESSION" --wait "${VIA[@]}" -- \
@@ -337,12 +373,19 @@ step "Prometheus metrics on the coordinator's --http address (a few of them)"
 node -e 'fetch(`http://${process.argv[1]}/metrics`).then((r) => r.text()).then((t) => console.log(t.split("\n").filter((l) => /^grove_coordinator_(agents|tasks|link_joins_total)\{/.test(l) && !/ 0$/.test(l)).join("\n")))' \
   "$(cat "$TMP/coordinator/http-address")"
 
+step "What the webhook receiver was told: the failed task and the land, each signed"
+hooks_arrived() { [[ "$(grep -c '"type":"land.done"' "$TMP/hooks.jsonl" 2>/dev/null)" -ge 1 ]]; }
+wait_until "the land's webhook" hooks_arrived
+node -e 'for (const l of require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) { const h = JSON.parse(l); console.log(`${h.type.padEnd(12)} signed=${h.signed}  ${h.id}`); }' "$TMP/hooks.jsonl"
+
 step "Stopping the agents and the coordinator (SIGTERM) and waiting for them"
 for var in AGENT_A_PID AGENT_B_PID COORD_PID; do
   kill -TERM "${!var}"
   wait "${!var}"
   printf -v "$var" '%s' ""
 done
+kill -TERM "$HOOKS_PID" && wait "$HOOKS_PID" 2>/dev/null || true # the receiver just dies of it
+HOOKS_PID=""
 echo "all stopped"
 
 step "Done: everything ran in $TMP, which is removed now"
