@@ -262,7 +262,7 @@ describe('grove session, preserved and orphans verbs against a real agent', () =
     );
     await usage(
       ['session', 'ls', '--state', 'sleeping'],
-      /--state must be one of active, stopped, archived, pending_branch; got "sleeping"/,
+      /--state must be one of active, stopped, archived, pending_branch, setting_up, setup_failed; got "sleeping"/,
     );
     await usage(['session', 'get', 'ses_x', '--on', 'demo-a'], /--on AGENT needs --coordinator/);
     await usage(['session', 'restore'], /session restore: missing ID\.\.\. \(or --all\)/);

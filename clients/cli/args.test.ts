@@ -18,7 +18,7 @@ describe('enumFlag', () => {
 
   it.each(['unspecified', 'unrecognized', 'SESSION_STATE_ACTIVE', 'asleep'])('refuses %s, listing the values', (text) => {
     expect(() => enumFlag('--state', text, SessionState, 'SESSION_STATE_')).toThrow(
-      new UsageError(`--state must be one of active, stopped, archived, pending_branch; got "${text}"`),
+      new UsageError(`--state must be one of active, stopped, archived, pending_branch, setting_up, setup_failed; got "${text}"`),
     );
   });
 });

@@ -191,7 +191,13 @@ const set: Command = {
     const response = await withAgent(agentTarget(values, io), (agent) => agent.updateRepo({ id, settings, updateMask: mask }));
     if (values.json) return io.outExact(formatJsonLine(UpdateRepoResponse.toJSON(response)));
     const repo = response.repo!;
-    io.out(`repo ${repo.name} updated: ${mask.join(', ')}\n`);
+    const said: Record<string, string> = {
+      keep_ignored: repo.keepIgnored.length ? `keeps ignored files matching ${repo.keepIgnored.join(' ')}` : 'keeps no ignored files',
+      copy: repo.copy.length ? `copies ${repo.copy.join(' ')} into new worktrees` : 'copies nothing into new worktrees',
+      setup: repo.setup ? `sets new worktrees up with: ${repo.setup}` : 'has no setup command',
+      teardown: repo.teardown ? `tears worktrees down with: ${repo.teardown}` : 'has no teardown command',
+    };
+    io.out(`repo ${repo.name} ${mask.map((field) => said[field]).join('; ')}\n`);
   },
 };
 
