@@ -5,7 +5,7 @@ GEN_STAMP := gen/descriptors.binpb
 PROTO_SRC := $(shell find proto -name '*.proto') buf.yaml buf.gen.yaml
 BUILD_STAMP := dist/.built
 
-.PHONY: all deps proto build test demo bench clean lint fuzz
+.PHONY: all deps proto build test demo bench clean lint fuzz browser
 
 all: build
 
@@ -31,7 +31,23 @@ $(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench wire -name '*.t
 	npx tsc -p tsconfig.json
 	@touch $(BUILD_STAMP)
 
-build: $(BUILD_STAMP)
+# The coordinator's web page: type-checked, then bundled by Vite into dist/web (served as is).
+WEB_STAMP := dist/web/index.html
+$(WEB_STAMP): $(GEN_STAMP) $(shell find web -type f 2>/dev/null) $(NPM_STAMP)
+	npx tsc -p web/tsconfig.json
+	npx vite build web
+
+build: $(BUILD_STAMP) $(WEB_STAMP)
+
+# The browser tests drive Debian's Chromium (a test tool's own browser download fails here).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make test needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+browser: $(CHROMIUM)
 
 # Habits: proto lint, ESLint (no floating promises, no import cycles) and Prettier.
 lint: $(GEN_STAMP)
@@ -41,7 +57,7 @@ lint: $(GEN_STAMP)
 
 # The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
 # Tests are type-checked too (vitest itself only strips types).
-test: build lint
+test: build lint $(CHROMIUM)
 	npx tsc -p tsconfig.test.json
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \

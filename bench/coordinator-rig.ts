@@ -65,6 +65,7 @@ function spawnCoordinator(dataDir: string): { child: ChildProcess; ready: Promis
       COORDINATOR_MAIN,
       '--listen',
       '127.0.0.1:0',
+      '--no-http',
       '--data-dir',
       dataDir,
       '--ready-file',
@@ -81,7 +82,10 @@ function spawnCoordinator(dataDir: string): { child: ChildProcess; ready: Promis
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  const ready = until(() => (existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() || undefined : undefined), 'the coordinator');
+  const ready = until(
+    () => (existsSync(readyFile) ? readFileSync(readyFile, 'utf8').split('\n')[0] || undefined : undefined),
+    'the coordinator',
+  );
   return { child, ready };
 }
 

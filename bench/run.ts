@@ -11,6 +11,7 @@ import { sdkUnaryBench } from './sdk-unary.js';
 import { sessionCreateBench } from './session-create.js';
 import { taskStartBench } from './task-start.js';
 import { terminalEchoBench } from './terminal-echo.js';
+import { webLatencyBench } from './web-latency.js';
 import { summarize } from './stats.js';
 
 /** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
@@ -24,6 +25,7 @@ const BENCHES: readonly Bench[] = [
   coordinatorBench,
   terminalEchoBench,
   landBench,
+  webLatencyBench,
 ];
 
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.

@@ -102,7 +102,7 @@ export const terminalEchoBench: Bench = {
   options: { calls: 400, warmupCalls: 40, rounds: 10 },
   async setup() {
     const dir = mkdtempSync(join(tmpdir(), 'grove-bench-term-'));
-    const coordinator = spawnService(COORDINATOR_MAIN, ['--listen', '127.0.0.1:0'], join(dir, 'coordinator'));
+    const coordinator = spawnService(COORDINATOR_MAIN, ['--listen', '127.0.0.1:0', '--no-http'], join(dir, 'coordinator'));
     const coordinatorAddress = await coordinator.ready;
     const agent = spawnService(AGENT_MAIN, ['--listen', '127.0.0.1:0', '--coordinator', coordinatorAddress], join(dir, 'agent'));
     const agentAddress = await agent.ready;

@@ -138,10 +138,12 @@ node "$GROVE_JS" coordinator serve --listen 127.0.0.1:0 --data-dir "$TMP/coordin
   --ready-file "$TMP/coordinator.ready" --log-level warn >/dev/null 2>"$TMP/coordinator.log" &
 COORD_PID=$!
 wait_ready coordinator "$COORD_PID" "$TMP/coordinator.ready" "$TMP/coordinator.log"
-export GROVE_COORDINATOR="$(cat "$TMP/coordinator.ready")"
+# The ready file's first line is the gRPC address, its second the web page's URL.
+export GROVE_COORDINATOR="$(sed -n 1p "$TMP/coordinator.ready")"
+PAGE_URL="$(sed -n 2p "$TMP/coordinator.ready")"
 # Agent verbs go through the coordinator only when --coordinator is on the command line.
 VIA=(--coordinator "$GROVE_COORDINATOR")
-echo "coordinator listening on $GROVE_COORDINATOR"
+echo "coordinator listening on $GROVE_COORDINATOR; its web page is $PAGE_URL"
 
 step "Starting two agents that dial out to it: demo-a (team=a) and demo-b (team=b)"
 start_agent a
@@ -377,6 +379,11 @@ step "What the webhook receiver was told: the failed task and the land, each sig
 hooks_arrived() { [[ "$(grep -c '"type":"land.done"' "$TMP/hooks.jsonl" 2>/dev/null)" -ge 1 ]]; }
 wait_until "the land's webhook" hooks_arrived
 node -e 'for (const l of require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) { const h = JSON.parse(l); console.log(`${h.type.padEnd(12)} signed=${h.signed}  ${h.id}`); }' "$TMP/hooks.jsonl"
+
+step "The web page ($PAGE_URL) is fed by the same coordinator: its API answers JSON"
+node -e 'fetch(process.argv[1] + "api/call/coordinator/ListAgents", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+  .then((r) => r.json()).then((j) => console.log(j.agents.map((a) => `${a.name}: ${a.status}`).join("\n")))' "$PAGE_URL"
+echo "(open $PAGE_URL in a browser while the demo runs to watch it live)"
 
 step "Stopping the agents and the coordinator (SIGTERM) and waiting for them"
 for var in AGENT_A_PID AGENT_B_PID COORD_PID; do

@@ -65,28 +65,37 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       },
     );
   };
-  const server: Server = options.tls
-    ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handle)
+  return listenHttp(options.listen, options.tls, handle);
+}
+
+/**
+ * Serves `handle` over HTTP (or HTTPS with `tls`) on `listen` (HOST:PORT, port 0 picks one).
+ * A bad address is a usage error; a port in use says so.
+ */
+export async function listenHttp(
+  listen: string,
+  tls: TlsFiles | undefined,
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<RunningHttpServer & { server: Server }> {
+  const server: Server = tls
+    ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handle)
     : createHttpServer(handle);
-  const separator = options.listen.lastIndexOf(':');
-  const host = options.listen.slice(0, separator).replace(/^\[|\]$/g, '');
-  const port = Number(options.listen.slice(separator + 1));
+  const separator = listen.lastIndexOf(':');
+  const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(separator + 1));
   if (separator < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw badFlag(`cannot listen on ${options.listen}: give HOST:PORT`);
+    throw badFlag(`cannot listen on ${listen}: give HOST:PORT`);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new StartupError(
-          `cannot listen on ${options.listen}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`,
-        ),
-      ),
+      reject(new StartupError(`cannot listen on ${listen}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`)),
     );
     server.listen(port, host, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;
   return {
-    address: `${options.listen.slice(0, separator)}:${bound}`,
+    server,
+    address: `${listen.slice(0, separator)}:${bound}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

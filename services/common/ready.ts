@@ -2,11 +2,13 @@ import { renameSync, writeFileSync } from 'node:fs';
 
 /**
  * Announces a bound address: one line on stdout, and atomically (write + rename) in
- * `readyFile` when given, so scripts using port 0 never read a half-written file.
+ * `readyFile` when given, so scripts using port 0 never read a half-written file. `more`
+ * are further lines (the coordinator's page URL), after the address.
  */
-export function announceReady(address: string, readyFile: string | undefined): void {
-  if (readyFile) writeFileAtomically(readyFile, `${address}\n`);
-  process.stdout.write(`${address}\n`);
+export function announceReady(address: string, readyFile: string | undefined, more: string[] = []): void {
+  const text = [address, ...more].map((line) => `${line}\n`).join('');
+  if (readyFile) writeFileAtomically(readyFile, text);
+  process.stdout.write(text);
 }
 
 /** Replaces `file` with `text` in one step (write + rename): readers see the old or the new. */

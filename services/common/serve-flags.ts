@@ -38,12 +38,16 @@ export function securityFromFlags(values: { 'token-file'?: string; 'tls-cert'?: 
 }
 
 /** Announces a started server and closes it gracefully on SIGTERM/SIGINT. */
-export function serveUntilSignalled(server: { address: string; close(): Promise<void> }, readyFile: string | undefined, log: Logger): void {
+export function serveUntilSignalled(
+  server: { address: string; httpUrl?: string | undefined; close(): Promise<void> },
+  readyFile: string | undefined,
+  log: Logger,
+): void {
   closeOnSignals(
     () => server.close(),
     (err) => log.error({ err }, 'shutdown failed'),
   );
-  announceReady(server.address, readyFile);
+  announceReady(server.address, readyFile, server.httpUrl ? [server.httpUrl] : []);
 }
 
 /**

@@ -21,8 +21,7 @@ import { CommandAudit } from './store/command-audit.js';
 import { nextGeneration, revisionBase } from './store/generation.js';
 import { initOrm } from './store/orm.js';
 import { startHoldingDataDir } from '../common/data-dir-lock.js';
-import { startHttpServer } from '../common/http-server.js';
-import { metricsRoute } from '../common/metrics.js';
+import { startWebServer } from './web/web-server.js';
 import { writeFileAtomically } from '../common/ready.js';
 import { COORDINATOR_METRICS_PREFIX, CoordinatorMetrics } from './coordinator-metrics.js';
 import { DEFAULT_RETENTION, startCompaction, type CoordinatorRetention } from './store/retention.js';
@@ -58,8 +57,10 @@ export interface CoordinatorOptions {
 
 export interface RunningCoordinator {
   address: string;
-  /** Where `/metrics` is served, when `http` was given. */
+  /** Where the page, its API and `/metrics` are served, when `http` was given. */
   httpAddress: string | undefined;
+  /** `http://HOST:PORT/` (https with TLS) of the page, when `http` was given. */
+  httpUrl: string | undefined;
   /** Open links; `links.sendCommand(...)` runs an AgentService method on a linked agent. */
   links: LinkHub;
   registry: AgentRegistry;
@@ -208,14 +209,23 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
     },
   });
   const http = options.http
-    ? await startHttpServer({
+    ? await startWebServer({
         listen: options.http,
-        log,
+        grpcAddress: server.address,
         token: options.token,
         tls: options.tls,
-        routes: { '/metrics': metricsRoute(metrics.registry) },
+        metrics: () => metrics.registry.metrics(),
+        shutdown: shutdown.signal,
+        log: options.log.child({ component: 'web' }),
       }).catch(async (err: unknown) => {
+        // Nothing of a coordinator that did not start may keep the process alive.
+        clearInterval(sweep);
+        shutdown.abort();
+        await webhooks.close();
+        await stopCompaction();
         await server.close();
+        await registry.close();
+        await orm.close();
         throw err;
       })
     : undefined;
@@ -228,6 +238,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   return {
     address: server.address,
     httpAddress: http?.address,
+    httpUrl: http?.url,
     links,
     registry,
     projection,

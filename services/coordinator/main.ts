@@ -10,6 +10,7 @@ import {
   serveUntilSignalled,
   parseServeFlags,
 } from '../common/serve-flags.js';
+import { hostOf, isLoopbackHost } from '../common/loopback.js';
 import { startCoordinator } from './coordinator.js';
 import { parseNotificationTypes } from './webhooks/notifications.js';
 import { checkWebhookUrl, type WebhookSettings } from './webhooks/webhook-outbox.js';
@@ -26,8 +27,11 @@ export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
                             RESOURCE_EXHAUSTED (default 1000)
   --watch-history N         changes kept for watchers to resume from (default 10000)
   --route-timeout DURATION  how long a routed call waits for its agent by default (default 30s)
-  --http HOST:PORT          also serve HTTP here: /metrics (Prometheus); same token and TLS;
-                            the bound address is written to DATA_DIR/http-address
+  --http HOST:PORT          serve the web page, its API and /metrics (Prometheus) here (default
+                            127.0.0.1:7422; port 0 picks one); same token (a login cookie for the
+                            page) and TLS; beyond loopback only with --token-file. The URL is the
+                            ready line's second line; the address is also in DATA_DIR/http-address
+  --no-http                 serve no HTTP
   --webhook URL             POST notifications here as signed JSON (repeatable), from a durable
                             outbox: retried with backoff until answered 2xx, across restarts
   --webhook-events LIST     which: task.ended,task.failed,task.needs_input,agent.unknown,
@@ -58,6 +62,14 @@ function webhookFlags(values: {
   return { urls: [...new Set(urls)], types, secret, maxBackoffMs: optionalDuration(values['webhook-max-backoff']) };
 }
 
+/** `--http`: beyond loopback only with a token, since the page can drive every agent. */
+function httpFlag(http: string | undefined, tokenFile: string | undefined): string | undefined {
+  if (http && !tokenFile && !isLoopbackHost(hostOf(http))) {
+    throw new Error(`--http ${http} is not a loopback address: serving the page beyond this machine needs --token-file`);
+  }
+  return http;
+}
+
 /** `grove coordinator serve`: runs until SIGTERM/SIGINT. */
 export async function serveCoordinator(argv: string[]): Promise<void> {
   const { options, readyFile } = parseServeFlags(() => {
@@ -74,7 +86,8 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         'watch-buffer': { type: 'string' },
         'watch-history': { type: 'string' },
         'route-timeout': { type: 'string' },
-        http: { type: 'string' },
+        http: { type: 'string', default: '127.0.0.1:7422' },
+        'no-http': { type: 'boolean', default: false },
         webhook: { type: 'string', multiple: true, default: [] },
         'webhook-events': { type: 'string' },
         'webhook-secret-file': { type: 'string' },
@@ -95,7 +108,7 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         watchBuffer: positiveInteger(values['watch-buffer'], '--watch-buffer'),
         watchHistory: positiveInteger(values['watch-history'], '--watch-history'),
         routeTimeoutMs: optionalDuration(values['route-timeout']),
-        http: values.http,
+        http: httpFlag(values['no-http'] ? undefined : values.http, values['token-file']),
         webhooks: webhookFlags(values),
         retention: {
           auditRows: positiveInteger(values['audit-retention'], '--audit-retention'),

@@ -11,6 +11,8 @@ export const COORDINATOR_MAIN = join(REPO_ROOT, 'dist/services/coordinator/main.
 export interface ServiceProcess {
   child: ChildProcess;
   address: string;
+  /** The coordinator's web page (`http://HOST:PORT/`); empty for an agent. */
+  httpUrl: string;
   /** Everything the process wrote to stderr so far (its pino logs). */
   stderr(): string;
   /** SIGTERM and wait for exit; returns the exit code. */
@@ -93,7 +95,7 @@ export async function startService(
   const address = await Promise.race([
     // (Polling stops once the process is gone; the race has failed by then.)
     waitFor(
-      () => (exitCode !== undefined ? 'exited' : existsSync(readyFile) ? readFileSync(readyFile, 'utf8').trim() || undefined : undefined),
+      () => (exitCode !== undefined ? 'exited' : existsSync(readyFile) ? readFileSync(readyFile, 'utf8') || undefined : undefined),
       `${main} to be ready`,
     ),
     exited.then((code) => {
@@ -103,9 +105,12 @@ export async function startService(
     child.kill('SIGKILL');
     throw new Error(`${err.message}\n${stderr.slice(-2000)}`);
   });
+  // The first line is the gRPC address; a coordinator's second is its page's URL.
+  const [grpcAddress, httpUrl] = address.trim().split('\n');
   return {
     child,
-    address,
+    address: grpcAddress!,
+    httpUrl: httpUrl ?? '',
     stderr: () => stderr,
     exited,
     async stop() {
@@ -142,7 +147,15 @@ export function startAgentProcess(options: AgentProcessOptions): Promise<Service
 export function startCoordinatorProcess(options: AgentProcessOptions): Promise<ServiceProcess> {
   return startService(
     COORDINATOR_MAIN,
-    ['--listen', options.listen ?? '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.extraArgs ?? [])],
+    [
+      '--listen',
+      options.listen ?? '127.0.0.1:0',
+      '--data-dir',
+      options.dataDir,
+      // Its page on a port of its own: the default (7422) would clash between tests.
+      ...(options.extraArgs?.some((a) => a === '--http' || a === '--no-http') ? [] : ['--http', '127.0.0.1:0']),
+      ...(options.extraArgs ?? []),
+    ],
     options.readyFile ?? join(options.dataDir, `ready-${Date.now()}-${Math.random()}`),
     options.env,
     options.spawn,
