@@ -174,6 +174,25 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await screenshot(page, 'terminal');
       await page.getByTestId('attach').click(); // detach: the task goes on
       expect((await grove(['task', 'get', echo.id, '--coordinator', fleet.listen])).stdout).toMatch(/RUNNING/);
+      // Read-only: the screen comes back, keystrokes do not go.
+      await page.getByLabel('read-only').check();
+      await page.getByTestId('attach').click();
+      await page.getByTestId('terminal-status').getByText('attached, read-only').waitFor();
+      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('got hello grove').waitFor();
+      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
+      await page.keyboard.type('not sent');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('attach').click();
+      await page.getByLabel('read-only').uncheck();
+      await page.getByTestId('attach').click();
+      await page.getByTestId('terminal-status').getByText('attached').waitFor();
+      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
+      await page.keyboard.type('sent after');
+      await page.keyboard.press('Enter');
+      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('got sent after').waitFor();
+      // Had the read-only keystrokes reached the program, its answer would be on the screen before this one.
+      expect(await page.locator('[data-testid="terminal"] .xterm-rows').textContent()).not.toContain('got not sent');
+      await page.getByTestId('attach').click();
       await grove(['task', 'cancel', echo.id, '--coordinator', fleet.listen]);
     } finally {
       await page.close();
@@ -344,6 +363,12 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await page.getByTestId('task-command').fill('echo started from the page');
       await page.getByTestId('task-command').press('Enter');
       await page.getByTestId('task-output').getByText('started from the page').waitFor();
+      // A profile run: the agent's built-in shell profile, the text its prompt.
+      await page.goto(`${fleet.url}#/sessions/${id}`);
+      await page.getByTestId('task-profile').selectOption('shell');
+      await page.getByTestId('task-command').fill('echo "a profile run in $(basename "$PWD")"');
+      await page.getByTestId('task-command').press('Enter');
+      await page.getByTestId('task-output').getByText('a profile run in south-app').waitFor();
 
       await page.goto(`${fleet.url}#/groups`);
       await page.getByPlaceholder('repo').fill('shared');

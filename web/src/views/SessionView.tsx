@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import {
   DiffSessionResponse,
   KillSessionResponse,
@@ -28,6 +28,16 @@ export function SessionView({ live, id }: { live: Live; id: string }) {
   const [command, setCommand] = useState('');
   const [tty, setTty] = useState(false);
   const [strategy, setStrategy] = useState('LAND_STRATEGY_MERGE');
+  const [profile, setProfile] = useState('');
+  const [profiles, setProfiles] = useState<string[]>([]);
+  const agentId = live.tables.sessions.get(id)?.agentId ?? '';
+  useEffect(() => {
+    if (!agentId) return;
+    agentCall('ListProfiles', {}, agentId).then(
+      ({ response }) => setProfiles(((response as { profiles?: Array<{ name: string }> }).profiles ?? []).map((p) => p.name)),
+      () => setProfiles([]),
+    );
+  }, [agentId]);
   const [busy, setBusy] = useState(false);
   if (!session) return <p className="empty">No session {id} in the coordinator&apos;s view (yet).</p>;
   const tasks = [...live.tables.tasks.values()].filter((t) => t.sessionId === id).sort((a, b) => b.seq - a.seq);
@@ -253,7 +263,11 @@ export function SessionView({ live, id }: { live: Live; id: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           void run(async () => {
-            const { response } = await agentCall('StartTask', { sessionId: id, argv: ['sh', '-c', command], tty });
+            // A profile runs a coding agent with the text as its prompt; otherwise the text is a shell command.
+            const request = profile
+              ? { sessionId: id, profile, prompt: command, tty }
+              : { sessionId: id, argv: ['sh', '-c', command], tty };
+            const { response } = await agentCall('StartTask', request);
             const task = (response as { task?: { id?: string } }).task;
             setCommand('');
             if (task?.id) location.hash = `#/tasks/${task.id}`;
@@ -261,8 +275,16 @@ export function SessionView({ live, id }: { live: Live; id: string }) {
           });
         }}
       >
+        <select value={profile} onChange={(e) => setProfile(e.target.value)} aria-label="profile" data-testid="task-profile">
+          <option value="">shell command</option>
+          {profiles.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
         <input
-          placeholder="a command to run in the first worktree"
+          placeholder={profile ? `the prompt for ${profile}` : 'a command to run in the first worktree'}
           value={command}
           onChange={(e) => setCommand(e.target.value)}
           data-testid="task-command"
