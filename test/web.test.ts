@@ -194,6 +194,33 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       expect(await page.locator('[data-testid="terminal"] .xterm-rows').textContent()).not.toContain('got not sent');
       await page.getByTestId('attach').click();
       await grove(['task', 'cancel', echo.id, '--coordinator', fleet.listen]);
+      // The terminal's size follows the page: a smaller window resizes the program's terminal.
+      const asking = json<{ task: { id: string } }>(
+        await grove([
+          'task',
+          'run',
+          session.id,
+          '--tty',
+          '--json',
+          '--coordinator',
+          fleet.listen,
+          '--',
+          process.execPath,
+          join(FIXTURES, 'interactive-agent.mjs'),
+        ]),
+      ).task;
+      await page.goto(`${fleet.url}#/tasks/${asking.id}`);
+      await page.getByTestId('attach').click();
+      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('question?').waitFor();
+      await page.setViewportSize({ width: 640, height: 600 });
+      await page
+        .locator('[data-testid="terminal"] .xterm-rows')
+        .getByText(/resized=\d+x\d+/)
+        .waitFor();
+      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
+      await page.keyboard.type('green');
+      await page.keyboard.press('Enter');
+      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('answer=green').waitFor();
     } finally {
       await page.close();
       await fleet.stop();
@@ -325,7 +352,21 @@ describe('the web page, in a real browser, against a real coordinator and two ag
 
   it('shows a task that waits for a person in the badge; input sent from the page answers it', async () => {
     const fleet = await startFleet(join(tmp.path, 'needs-input'));
-    const page = await browser.newPage();
+    const context = await browser.newContext({ permissions: ['notifications'] });
+    // Headless Chromium shows no notifications: the page's calls are recorded instead.
+    await context.addInitScript(() => {
+      const shown: string[] = [];
+      (window as unknown as { shown: string[] }).shown = shown;
+      class Recorded {
+        static permission = 'granted';
+        static requestPermission = () => Promise.resolve('granted');
+        constructor(title: string) {
+          shown.push(title);
+        }
+      }
+      (window as unknown as { Notification: unknown }).Notification = Recorded;
+    });
+    const page = await context.newPage();
     try {
       const id = json<{ session: { id: string } }>(
         await grove(['session', 'create', '--repo', 'north-app', '--branch', 'asks', '--json', '--coordinator', fleet.listen]),
@@ -338,6 +379,8 @@ describe('the web page, in a real browser, against a real coordinator and two ag
         await grove(['task', 'run', id, '--tty', '--json', '--coordinator', fleet.listen, '--', 'bash', '-c', script]),
       ).task;
       await page.getByTestId('needs-input-count').getByText('1 need input').waitFor();
+      await waitFor(() => page.evaluate(() => (window as unknown as { shown: string[] }).shown[0]), 'a notification');
+      expect(await page.evaluate(() => (window as unknown as { shown: string[] }).shown)).toEqual(['Grove: asks needs input']);
       await rowOf(page, id).locator('[data-testid="session-activity"]').getByText('NEEDS_INPUT').waitFor();
       await screenshot(page, 'needs-input');
       await page.goto(`${fleet.url}#/tasks/${task.id}`);
@@ -347,7 +390,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await page.getByTestId('task-output').getByText('painting it blue').waitFor();
       await page.getByTestId('needs-input-count').getByText('0 need input').waitFor();
     } finally {
-      await page.close();
+      await context.close();
       await fleet.stop();
     }
   });
