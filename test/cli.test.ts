@@ -140,6 +140,17 @@ describe('grove CLI against a real agent', () => {
     expectOneErrorLine(envOnly, 1, /UNAVAILABLE/);
   });
 
+  it('takes target and output flags before the verb too, as kubectl and gh do', async () => {
+    await addRepo('flags-first');
+    const before = await grove(['--agent', agent.address, '--json', 'repo', 'ls'], { env: { GROVE_AGENT: DEAD_ADDRESS } });
+    expect(before.code, before.stderr).toBe(0);
+    expect((JSON.parse(before.stdout) as { repos: Array<{ name: string }> }).repos.map((r) => r.name)).toContain('flags-first');
+    const inline = await grove([`--agent=${agent.address}`, 'repo', 'get', 'flags-first', '--json']);
+    expect(inline.code, inline.stderr).toBe(0);
+    expectOneErrorLine(await grove(['--agent']), 2, /--agent needs a value/);
+    expectOneErrorLine(await grove(['--bogus', 'repo', 'ls']), 2, /unknown verb "--bogus"/);
+  });
+
   it('streams events as JSON lines and stops after --limit', async () => {
     // This test's own history: an added repo, and one added then removed (the newest event).
     await addRepo('watched');

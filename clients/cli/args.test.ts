@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SessionState } from '@grove/sdk/proto/agent/v1/resources.js';
-import { enumFlag, keyValueFlags, selectorFlag } from './args.js';
+import { enumFlag, hoistGlobalFlags, keyValueFlags, selectorFlag } from './args.js';
 import { UsageError } from './usage-error.js';
 
 describe('enumFlag', () => {
@@ -32,5 +32,25 @@ describe('keyValueFlags and selectorFlag', () => {
 
   it.each(['novalue', '=v'])('refuses %s', (text) => {
     expect(() => keyValueFlags('label', [text])).toThrow(`--label takes KEY=VALUE, got "${text}"`);
+  });
+});
+
+describe('hoistGlobalFlags', () => {
+  it('moves global flags before the verb to after it, and before a -- so they never reach a task', () => {
+    expect(hoistGlobalFlags(['--agent', 'a:1', '--json', 'session', 'ls'])).toEqual(['session', 'ls', '--agent', 'a:1', '--json']);
+    expect(hoistGlobalFlags(['--timeout=5s', 'task', 'run', 'S', '--', 'sh', '-c', 'x'])).toEqual([
+      'task',
+      'run',
+      'S',
+      '--timeout=5s',
+      '--',
+      'sh',
+      '-c',
+      'x',
+    ]);
+    expect(hoistGlobalFlags(['session', 'ls', '--json'])).toEqual(['session', 'ls', '--json']);
+    // Not a global flag: left where it is, for the verb lookup to refuse.
+    expect(hoistGlobalFlags(['--state', 'x', 'session', 'ls'])).toEqual(['--state', 'x', 'session', 'ls']);
+    expect(() => hoistGlobalFlags(['--coordinator'])).toThrow(/--coordinator needs a value/);
   });
 });

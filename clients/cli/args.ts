@@ -23,6 +23,30 @@ export const GLOBAL_FLAGS_HELP = `  --agent HOST:PORT        agent to call (env 
   --json                   proto3 JSON: one object per command, one line per streamed event
   -h, --help               show help for the verb`;
 
+/**
+ * Global flags written before the verb (`grove --agent A --json session ls`), moved after it,
+ * as kubectl, gh and docker users write them. They go before a `--`, so they never become
+ * the argv of a task. Anything else before the verb is left for the verb lookup to refuse.
+ */
+export function hoistGlobalFlags(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const match = /^--([a-z-]+)(=.*)?$/.exec(argv[i]!);
+    const option = match ? (GLOBAL_OPTIONS as Record<string, { type: string }>)[match[1]!] : undefined;
+    if (!match || !option) break;
+    leading.push(argv[i++]!);
+    if (option.type === 'string' && match[2] === undefined) {
+      if (i >= argv.length) throw new UsageError(`--${match[1]} needs a value`);
+      leading.push(argv[i++]!);
+    }
+  }
+  if (leading.length === 0) return [...argv];
+  const rest = argv.slice(i);
+  const end = rest.indexOf('--');
+  return end === -1 ? [...rest, ...leading] : [...rest.slice(0, end), ...leading, ...rest.slice(end)];
+}
+
 /** Parses a verb's flags together with the global ones; unknown flags are usage errors. */
 export function parseVerbArgs<T extends OptionsConfig>(args: string[], options: T) {
   return parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });

@@ -5,6 +5,7 @@ import { ExitError } from './exit-error.js';
 import { EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE } from './exit-status.js';
 import { commandHelp, groupHelp, overviewHelp } from './help.js';
 import { UsageError } from './usage-error.js';
+import { hoistGlobalFlags } from './args.js';
 import { terminalSafe } from './output/terminal-safe.js';
 
 interface Resolved {
@@ -68,13 +69,14 @@ function describeFailure(err: unknown): { line: string; status: number } {
  * Runs one command line and answers the exit status. Failures are reported as one line on
  * stderr, never a stack trace. Serve verbs resolve once serving and keep the process alive.
  */
-export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+export async function runCli(given: readonly string[], rawIo: CliIo): Promise<number> {
   const io: CliIo = {
     ...rawIo,
     out: (text) => rawIo.out(terminalSafe(text)),
     err: (text) => rawIo.err(terminalSafe(text)),
   };
   try {
+    const argv = hoistGlobalFlags(given);
     const [first] = argv;
     if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
       io.out(await help(first === 'help' ? argv.slice(1) : []));
