@@ -169,6 +169,20 @@ describe('session diff and commit', () => {
     expect(names.stdout.trim().split('\n').sort()).toEqual([...byPath.keys()].sort());
   });
 
+  it('takes untracked file names as names: a file called like a pathspec is shown as itself', async () => {
+    const session = await newSession();
+    const app = worktree(session, 'app');
+    writeFileSync(join(app, ':(top)odd.txt'), 'one\n');
+    writeFileSync(join(app, '*.txt'), 'two\nlines\n');
+    const diff = json<{ repos: RepoDiffJson[] }>(
+      await grove(['session', 'diff', session.id, '--json', '--repo', 'app', '--agent', agent.address]),
+    );
+    const files = new Map((diff.repos[0]!.files ?? []).map((f) => [f.path, f]));
+    expect([...files.keys()].sort()).toEqual(['*.txt', ':(top)odd.txt']);
+    expect(files.get(':(top)odd.txt')).toMatchObject({ status: 'FILE_CHANGE_STATUS_UNTRACKED', additions: 1 });
+    expect(files.get('*.txt')).toMatchObject({ status: 'FILE_CHANGE_STATUS_UNTRACKED', additions: 2 });
+  });
+
   it('says a patch over the cap is left out and points to --stat, which still lists the file', async () => {
     const session = await newSession();
     const app = worktree(session, 'app');

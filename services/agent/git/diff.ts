@@ -57,7 +57,12 @@ export async function diffWorktree(cwd: string, base: string, limits: DiffLimits
     const env = { GIT_INDEX_FILE: index };
     const untracked = splitNul((await git(['ls-files', '--others', '--exclude-standard', '-z'], { cwd })).stdout);
     if (untracked.length > 0) {
-      await git(['add', '--intent-to-add', '--pathspec-from-file=-', '--pathspec-file-nul'], { cwd, env, input: untracked.join('\0') });
+      // File names, not patterns: a file called `*.md` or `:(top)x` must mean itself.
+      await git(['add', '--intent-to-add', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        cwd,
+        env: { ...env, GIT_LITERAL_PATHSPECS: '1' },
+        input: untracked.join('\0'),
+      });
     }
     const diffArgs = ['diff', '-M', '--no-ext-diff', '--no-textconv', '--no-color'];
     const [numstat, nameStatus, uncommittedPaths, log] = await Promise.all([

@@ -76,22 +76,25 @@ export class SessionChanges {
     if (request.message.includes('\0')) throw invalidArgument('NUL_IN_STRING', 'the commit message contains a NUL byte');
     const session = await this.deps.sessions.get(request.sessionId);
     const worktrees = this.worktreesOf(session, request.repo);
-    if (await this.deps.isWorking(session.id)) {
-      throw failedPrecondition('TASK_RUNNING', `a task of session ${session.id} is running; commit once it has ended (or cancel it)`);
-    }
-    const commits: CommitSessionResponse['commits'] = [];
-    for (const worktree of worktrees) {
-      const cwd = worktree.path;
-      const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { cwd });
-      if (status.stdout.length === 0) continue;
-      await git(['add', '--all', '--', '.'], { cwd });
-      const made = await git(['commit', '--quiet', '--file=-', '--cleanup=strip'], { cwd, input: request.message, allowFailure: true });
-      if (made.code !== 0) throw commitFailure(worktree.repoName, made.stderr);
-      const sha = (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
-      this.deps.log.info({ session: session.id, repo: worktree.repoName, sha }, 'session work committed');
-      commits.push({ repoId: worktree.repoId, repoName: worktree.repoName, sha });
-    }
-    return { commits };
+    // Under the session's lock: no task can be launched into the worktree mid-commit.
+    return this.deps.sessions.withSessionLock(session.id, async () => {
+      if (await this.deps.isWorking(session.id)) {
+        throw failedPrecondition('TASK_RUNNING', `a task of session ${session.id} is running; commit once it has ended (or cancel it)`);
+      }
+      const commits: CommitSessionResponse['commits'] = [];
+      for (const worktree of worktrees) {
+        const cwd = worktree.path;
+        const status = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { cwd });
+        if (status.stdout.length === 0) continue;
+        await git(['add', '--all', '--', '.'], { cwd });
+        const made = await git(['commit', '--quiet', '--file=-', '--cleanup=strip'], { cwd, input: request.message, allowFailure: true });
+        if (made.code !== 0) throw commitFailure(worktree.repoName, made.stderr);
+        const sha = (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
+        this.deps.log.info({ session: session.id, repo: worktree.repoName, sha }, 'session work committed');
+        commits.push({ repoId: worktree.repoId, repoName: worktree.repoName, sha });
+      }
+      return { commits };
+    });
   }
 
   /** The session's worktrees on disk, or just the one of `repo` (id or name). */

@@ -542,7 +542,10 @@ export class SessionService {
   /** Adds what a land moved to the session's record of landings (shown by session get). */
   async recordLandings(id: string, landed: Landing[]): Promise<void> {
     const { session } = await this.rows.load(id);
-    await this.rows.setSession(id, { landings: [...session.landings, ...landed] });
+    // A land job resumed after a crash records what it landed again: once per job and repo.
+    const known = new Set(session.landings.map((l) => `${l.jobId}/${l.repoId}`));
+    const fresh = landed.filter((l) => !known.has(`${l.jobId}/${l.repoId}`));
+    if (fresh.length > 0) await this.rows.setSession(id, { landings: [...session.landings, ...fresh] });
   }
 
   async emitSessionIn(tx: Tx, id: string): Promise<void> {
