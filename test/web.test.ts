@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,14 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       );
       const id = created.session.id;
       await rowOf(page, id).getByText('from-cli').waitFor();
+      // Search keeps to what matches; clearing it shows every session again.
+      await grove(['session', 'create', '--repo', 'north-app', '--branch', 'other-work', '--coordinator', fleet.listen]);
+      await page.locator('[data-testid="session-row"][data-branch="other-work"]').waitFor();
+      await page.getByTestId('search').fill('Made on the');
+      await page.locator('[data-testid="session-row"][data-branch="other-work"]').waitFor({ state: 'detached' });
+      expect(await page.getByTestId('session-row').count()).toBe(1);
+      await page.getByTestId('search').fill('');
+      await page.locator('[data-testid="session-row"][data-branch="other-work"]').waitFor();
       const task = json<{ task: { id: string } }>(
         await grove(['task', 'run', id, '--json', '--coordinator', fleet.listen, '--', ...gatedTask('never-opened', 'x')]),
       );
@@ -277,6 +286,10 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       writeFileSync(join(worktree, 'notes.txt'), 'my uncommitted notes\n');
       writeFileSync(join(worktree, 'README.md'), '# changed by hand\n');
       await page.goto(`${fleet.url}#/sessions/${session.id}`);
+      // The review first: what the session changed, uncommitted included.
+      await page.getByTestId('diff').click();
+      await page.getByTestId('diff-repo').getByText('notes.txt').first().waitFor();
+      expect(await page.getByTestId('diff-repo').textContent()).toMatch(/README\.md\+1-1uncommitted/);
       await page.getByTestId('kill').click();
       await page.getByTestId('refusal').first().waitFor();
       const refusals = await page.getByTestId('refusal').allTextContents();
@@ -297,6 +310,10 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await page.getByTestId('session-state').getByText('STOPPED').waitFor();
       expect(existsSync(worktree)).toBe(false);
       await screenshot(page, 'session-preserved');
+      // Restore brings the worktree back on its branch.
+      await page.getByRole('button', { name: 'Restore' }).click();
+      await page.getByTestId('session-state').getByText('ACTIVE').waitFor();
+      expect(existsSync(worktree)).toBe(true);
     } finally {
       await page.close();
       await fleet.stop();
@@ -453,14 +470,29 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     expect(run.stderr).toMatch(/--http 0.0.0.0:0 is not a loopback address: serving the page beyond this machine needs --token-file/);
   });
 
-  it('survives a coordinator restart without a reload: it reconnects, lists again and goes on', async () => {
+  it('survives a dropped connection and a coordinator restart without a reload: it resumes, or lists again, and goes on', async () => {
     const fleet = await startFleet(join(tmp.path, 'restart'));
+    const proxy = await tcpProxy(new URL(fleet.url));
     const page = await browser.newPage();
     try {
-      await page.goto(`${fleet.url}#/sessions`);
+      await page.goto(`${proxy.url}#/sessions`);
       await page.getByTestId('link-state').getByText('live').waitFor();
       let navigations = 0;
       page.on('framenavigated', () => navigations++);
+      const watches: string[] = [];
+      page.on(
+        'request',
+        (request) => request.url().includes('/api/watch') && watches.push(new URL(request.url()).searchParams.get('from')!),
+      );
+      // A dropped connection (the proxy between the page and the coordinator cuts every socket):
+      // the page resumes from the last revision it applied, without listing again.
+      proxy.dropAll();
+      await waitFor(() => watches.length >= 1 || undefined, 'the page to watch again');
+      const whileAway = json<{ session: { id: string } }>(
+        await grove(['session', 'create', '--repo', 'south-app', '--branch', 'after-drop', '--json', '--coordinator', fleet.listen]),
+      ).session.id;
+      await rowOf(page, whileAway).getByText('after-drop').waitFor();
+      expect(watches.every((from) => Number(from) > 0)).toBe(true);
       await fleet.coordinator.stop();
       await page.getByTestId('link-state').getByText('reconnecting').waitFor();
       await fleet.startCoordinator();
@@ -472,10 +504,31 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       expect(navigations).toBe(0);
     } finally {
       await page.close();
+      proxy.close();
       await fleet.stop();
     }
   });
 });
+
+/** A TCP proxy in front of `target`: `dropAll` cuts every connection through it, as a network would. */
+async function tcpProxy(target: URL): Promise<{ url: string; dropAll(): void; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const dropAll = () => sockets.forEach((socket) => socket.destroy());
+  return { url: `http://127.0.0.1:${port}/`, dropAll, close: () => (dropAll(), server.close()) };
+}
 
 /** The status a WebSocket upgrade request gets (101 when it is let through). */
 function upgradeStatus(url: URL, headers: Record<string, string>): Promise<number> {
