@@ -29,6 +29,7 @@ proto: $(GEN_STAMP)
 $(BUILD_STAMP): $(GEN_STAMP) $(shell find services clients bench wire -name '*.ts' -not -path '*/dist/*' 2>/dev/null) tsconfig.json clients/sdk/tsconfig.json
 	npx tsc -p clients/sdk/tsconfig.json
 	npx tsc -p tsconfig.json
+	node scripts/bundle-cli.mjs
 	@touch $(BUILD_STAMP)
 
 # The coordinator's web page: type-checked, then bundled by Vite into dist/web (served as is).

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Bench } from './bench-case.js';
 import { measureInterleaved } from './measure.js';
 import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
+import { cliStartupBench } from './cli-startup.js';
 import { coordinatorBench } from './coordinator.js';
 import { jobDrainBench, jobSubmitBench } from './jobs.js';
 import { landBench } from './land.js';
@@ -17,6 +18,7 @@ import { summarize } from './stats.js';
 /** Every benchmark `make bench` runs; a new one is a file in bench/ and a line here. */
 const BENCHES: readonly Bench[] = [
   sdkUnaryBench,
+  cliStartupBench,
   sessionCreateBench,
   taskStartBench,
   recoveryBench,
