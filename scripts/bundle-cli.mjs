@@ -16,3 +16,4 @@ await build({
 });
 // The bundle holds all of it; the unbundled entry would only mislead.
 rmSync(`${cli}main.unbundled.js`);
+rmSync(`${cli}main.js.map`, { force: true });
