@@ -19,7 +19,7 @@ deps: $(NPM_STAMP)
 # Generated code is not committed: it is rebuilt from proto/ whenever a .proto changes.
 $(GEN_STAMP): $(PROTO_SRC) $(NPM_STAMP)
 	npx buf lint
-	npx buf generate
+	npx buf generate --exclude-path proto/grpc
 	npx buf build -o $(GEN_STAMP)
 
 proto: $(GEN_STAMP)
@@ -50,6 +50,13 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+# A non-Node gRPC client for the reflection test: Debian's Python gRPC and protobuf.
+PY_GRPC := /usr/lib/python3/dist-packages/grpc/__init__.py
+$(PY_GRPC):
+	@command -v apt-get >/dev/null || { echo "make test needs Debian's python3-grpcio and python3-protobuf"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-grpcio python3-protobuf
+
 # Habits: proto lint, ESLint (no floating promises, no import cycles) and Prettier.
 lint: $(GEN_STAMP)
 	npx buf lint
@@ -58,7 +65,7 @@ lint: $(GEN_STAMP)
 
 # The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
 # Tests are type-checked too (vitest itself only strips types).
-test: build lint $(CHROMIUM)
+test: build lint $(CHROMIUM) $(PY_GRPC)
 	npx tsc -p tsconfig.test.json
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \

@@ -63,6 +63,13 @@ export interface RunningGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
+const REFLECTION_V1ALPHA = {
+  serverReflectionInfo: {
+    ...ServerReflectionService.serverReflectionInfo,
+    path: '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+  },
+} as unknown as typeof ServerReflectionService;
+
 // The descriptor set `buf build` writes next to the generated code, for server reflection.
 function loadDescriptorSet(): Uint8Array {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -85,7 +92,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = options.metrics ? bare.use(rpcMetricsMiddleware(options.metrics.registry, options.metrics.prefix)) : bare;
   const health = HealthState();
   server.add(HealthDefinition, HealthServiceImpl(health));
-  server.add(ServerReflectionService, ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]));
+  const reflection = ServerReflection(loadDescriptorSet(), [...options.serviceNames, HealthDefinition.fullName]);
+  server.add(ServerReflectionService, reflection);
+  // The v1alpha protocol too: older grpcurl, Evans, grpc_cli and Python's reflection client
+  // speak only that. Its messages are v1's field for field; only the service name differs.
+  server.add(REFLECTION_V1ALPHA, reflection);
   options.register({
     add(definition, implementation) {
       const safe = withSafeDecoding(definition as object) as typeof definition;
