@@ -22,14 +22,23 @@ function clone(ws: BenchWorkspace, name: string, gate?: string): string {
   return path;
 }
 
-async function untilAllEnded(sdk: AgentClient, ids: Set<string>): Promise<void> {
-  while (ids.size > 0) {
-    for (const id of [...ids]) {
-      const job = await sdk.getJob({ id });
-      if (job.state === JobState.JOB_STATE_SUCCEEDED) ids.delete(id);
-      else if (job.state === JobState.JOB_STATE_FAILED) throw new Error(`job ${id} failed: ${job.error}`);
+/**
+ * Waits until every job of `ids` has ended, told by the agent's own event stream (one
+ * watcher, as a client would be), not by polling each job: 100 GetJob calls every few
+ * milliseconds would load the agent the bench is timing.
+ */
+async function untilAllEnded(sdk: AgentClient, ids: Set<string>, afterRevision: number): Promise<void> {
+  const stop = new AbortController();
+  try {
+    for await (const event of sdk.watchEvents({ afterRevision }, { signal: stop.signal })) {
+      if (event.type !== 'job.ended' || event.payload?.$case !== 'job') continue;
+      const job = event.payload.value;
+      if (job.state === JobState.JOB_STATE_FAILED) throw new Error(`job ${job.id} failed: ${job.error}`);
+      ids.delete(job.id);
+      if (ids.size === 0) return;
     }
-    await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    stop.abort();
   }
 }
 
@@ -105,9 +114,10 @@ export const jobDrainBench: Bench = {
           name: DRAIN,
           async call() {
             const ids = new Set<string>();
+            const { revision } = await sdk.getAgentInfo({});
             for (let i = 0; i < 100; i++)
               ids.add((await sdk.submitJob({ kind: JobKind.JOB_KIND_SYNC_REPO, repoId: repos[i % 10]!.id })).job!.id);
-            await untilAllEnded(sdk, ids);
+            await untilAllEnded(sdk, ids, revision);
           },
         },
       ],
