@@ -199,6 +199,28 @@ describe('fan-out groups across agents', () => {
     await expectStatus(groupOf(id), Status.NOT_FOUND);
   });
 
+  it('keeps one pick however many ask at once; a refused land gives the pick back', async () => {
+    const base = { spread: true, labelSelector: '', repos: ['app'], title: '', branchPrefix: '', profile: '', prompt: '', tty: false };
+    // The attempts leave answer.txt uncommitted: landing one is refused before anything moves.
+    const made = (await coord.createGroup({ ...base, count: 2, argv: ATTEMPT })).group!;
+    const [first, second] = (await allEnded(made.id)).members;
+    await expectStatus(coord.pickGroup({ groupId: made.id, sessionId: first!.sessionId, land: true }), Status.FAILED_PRECONDITION);
+    expect((await groupOf(made.id)).pickedSessionId).toBe('');
+    // Two picks of different members at once: exactly one is kept.
+    const results = await Promise.allSettled([
+      coord.pickGroup({ groupId: made.id, sessionId: first!.sessionId, land: false }),
+      coord.pickGroup({ groupId: made.id, sessionId: second!.sessionId, land: false }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(String(refused.reason)).toMatch(/ALREADY_PICKED/);
+    const group = await groupOf(made.id);
+    const kept = group.members.filter((m) => m.state === GroupMemberState.GROUP_MEMBER_STATE_PICKED);
+    expect(kept.map((m) => m.sessionId)).toEqual([group.pickedSessionId]);
+    expect(group.members.filter((m) => m.state === GroupMemberState.GROUP_MEMBER_STATE_CLEANED_UP)).toHaveLength(1);
+    await coord.deleteGroup({ id: made.id });
+  });
+
   it('refuses bad input clearly and makes nothing', async () => {
     const before = (await coord.listSessions({})).sessions.length;
     const request = {

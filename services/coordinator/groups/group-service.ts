@@ -70,14 +70,16 @@ export class GroupService {
     if (problem) throw invalidArgument('BAD_BRANCH_NAME', `branch prefix "${prefix.slice(0, 100)}": ${problem}`);
     const ask = { agent: '', labels: parseLabels(request.labelSelector), repos: request.repos };
     const placed = placeMembers(this.deps.candidates(), request.count, request.spread, ask);
-    // Members are made one after another: each is all or nothing, and a failed one does not stop the rest.
-    const members: GroupMemberRecord[] = [];
-    for (const [i, agent] of placed.entries()) {
-      members.push(await this.createMember(i + 1, agent.id, `${prefix}-${i + 1}`, request));
-    }
-    const row: GroupRow = { id, title: request.title, members, pickedSessionId: '', landJobId: '', createdAt: new Date() };
+    // The group is recorded before its first member is made, and each member as soon as it
+    // is: a coordinator that dies half-way leaves a group that names what it made. Members
+    // are made one after another: each is all or nothing, and a failed one does not stop the rest.
+    const row: GroupRow = { id, title: request.title, members: [], pickedSessionId: '', landJobId: '', createdAt: new Date() };
     await this.deps.orm.em.fork().insert(GroupSchema, row);
-    this.deps.log.info({ group: id, members: members.map((m) => [m.agentId, m.state]) }, 'group created');
+    for (const [i, agent] of placed.entries()) {
+      row.members.push(await this.createMember(i + 1, agent.id, `${prefix}-${i + 1}`, request, id));
+      await this.save(row);
+    }
+    this.deps.log.info({ group: id, members: row.members.map((m) => [m.agentId, m.state]) }, 'group created');
     return this.announce(row);
   }
 
@@ -95,25 +97,37 @@ export class GroupService {
 
   async pick(request: PickGroupRequest): Promise<Group> {
     const row = await this.find(request.groupId);
-    if (row.pickedSessionId) {
-      throw failedPrecondition('ALREADY_PICKED', `group ${row.id} already kept session ${row.pickedSessionId}`);
-    }
     const chosen = row.members.find((m) => m.sessionId && m.sessionId === request.sessionId);
-    if (!chosen) {
+    if (!chosen && !row.pickedSessionId) {
       throw notFound('NOT_A_MEMBER', `session "${request.sessionId.slice(0, 64)}" is not a member of group ${row.id}`);
     }
-    // Landing is checked first (uncommitted work, a running task): a refusal changes nothing.
-    const landJobId = request.land
-      ? (
+    // One pick per group, however many ask at once: the row is claimed with a compare-and-swap
+    // before anything else happens, and given back if the pick is refused.
+    const claimed = await this.deps.orm.em
+      .fork()
+      .nativeUpdate(GroupSchema, { id: row.id, pickedSessionId: '' }, { pickedSessionId: request.sessionId });
+    if (claimed === 0 || !chosen) {
+      const picked = (await this.find(row.id)).pickedSessionId;
+      throw failedPrecondition('ALREADY_PICKED', `group ${row.id} already kept session ${picked}`);
+    }
+    let landJobId = '';
+    try {
+      // Landing is checked first (uncommitted work, a running task): a refusal changes nothing.
+      if (request.land) {
+        landJobId = (
           await this.call(chosen.agentId, 'landSession', {
             sessionId: chosen.sessionId,
             into: '',
             strategy: 0,
             push: false,
-            idempotencyKey: `${row.id}/land`,
+            idempotencyKey: `${row.id}/land/${chosen.sessionId}`,
           })
-        ).job!.id
-      : '';
+        ).job!.id;
+      }
+    } catch (err) {
+      await this.deps.orm.em.fork().nativeUpdate(GroupSchema, { id: row.id, pickedSessionId: request.sessionId }, { pickedSessionId: '' });
+      throw err;
+    }
     chosen.state = 'picked';
     for (const member of row.members) {
       if (member !== chosen && member.state === 'created') await this.cleanUp(member);
@@ -142,7 +156,15 @@ export class GroupService {
     this.deps.projection.groupChanged({ ...this.toProto(row), members: [] });
   }
 
-  private async createMember(index: number, agentId: string, branch: string, request: CreateGroupRequest): Promise<GroupMemberRecord> {
+  private async createMember(
+    index: number,
+    agentId: string,
+    branch: string,
+    request: CreateGroupRequest,
+    groupId: string,
+  ): Promise<GroupMemberRecord> {
+    // Request ids the agent remembers: a repeat of this member's calls answers what was made.
+    const requestId = `${groupId}/${index}`;
     const member: GroupMemberRecord = { index, agentId, sessionId: '', taskId: '', branch, state: 'failed', error: '' };
     try {
       const { session } = await this.call(agentId, 'createSession', {
@@ -151,7 +173,7 @@ export class GroupService {
         base: '',
         title: request.title || `attempt ${index}`,
         labels: {},
-        requestId: '',
+        requestId: `${requestId}/session`,
       });
       member.sessionId = session!.id;
       const { task } = await this.call(agentId, 'startTask', {
@@ -160,7 +182,7 @@ export class GroupService {
         prompt: request.prompt,
         env: {},
         repoId: '',
-        requestId: '',
+        requestId: `${requestId}/task`,
         tty: request.tty,
         cols: 0,
         rows: 0,
