@@ -160,6 +160,27 @@ describe('worktree setup and teardown: repo add --setup, --teardown, --copy', ()
     expect(shown.stdout).toMatch(/teardown exited with 7/);
   });
 
+  it('a restored worktree is set up again: the copies come back and its setup runs once more', async () => {
+    await fresh();
+    expect((await addRepo('--copy', '.env', '--setup', 'echo set up >> setup-runs.log')).code).toBe(0);
+    const session = await newSession('restored');
+    await waitFor(async () => ((await sessionState(session.id)) === SessionState.SESSION_STATE_ACTIVE ? true : undefined), 'first setup');
+    const worktree = session.worktrees[0]!.path;
+    // The setup's log file is untracked work now: cleanup preserves it, then restore brings it back.
+    await client.cleanupSession({ id: session.id });
+    expect(existsSync(worktree)).toBe(false);
+    const restored = (await client.restoreSessions({ ids: [session.id], all: false })).sessions[0]!;
+    expect(restored.state).toBe(SessionState.SESSION_STATE_SETTING_UP);
+    expect(readFileSync(join(worktree, '.env'), 'utf8')).toBe('SECRET=main-checkout\n');
+    await waitFor(async () => ((await sessionState(session.id)) === SessionState.SESSION_STATE_ACTIVE ? true : undefined), 'second setup');
+    const { tasks } = await client.listTasks({ sessionId: session.id });
+    expect(tasks.filter((t) => t.setup).map((t) => [t.seq, t.state])).toEqual([
+      [1, TaskState.TASK_STATE_SUCCEEDED],
+      [2, TaskState.TASK_STATE_SUCCEEDED],
+    ]);
+    expect(readFileSync(join(worktree, 'setup-runs.log'), 'utf8')).toBe('set up\n');
+  });
+
   it('refuses bad settings with clear errors and changes nothing', async () => {
     await fresh();
     const missing = await grove(['repo', 'set', 'nosuch', '--setup', 'npm ci', '--agent', agent!.address]);

@@ -80,7 +80,10 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
       return { session: await ctx.sessions.cleanup(request.id) };
     },
     async restoreSessions(request) {
-      return ctx.sessions.restore(request.ids, request.all);
+      const restored = await ctx.sessions.restore(request.ids, request.all);
+      // A restored worktree is set up again: its setup tasks start now.
+      for (const session of restored.sessions) ctx.tasks.resume(session.id);
+      return restored;
     },
     async diffSession(request) {
       return ctx.changes.diff(request);

@@ -61,7 +61,7 @@ export interface SessionServiceOptions {
   /** --port-range and --ports-per-session: each session with a worktree holds a block. */
   ports?: PortPlan | undefined;
   /** Queues a new session's setup commands as its first tasks, in its create transaction. */
-  queueSetup?: ((tx: Tx, sessionId: string, steps: SetupStep[]) => void) | undefined;
+  queueSetup?: ((tx: Tx, sessionId: string, steps: SetupStep[]) => Promise<void>) | undefined;
 }
 
 // A session in these states holds its block of ports.
@@ -97,7 +97,7 @@ export class SessionService {
   private readonly branchJobs: BranchJobPort;
   private readonly diskGuard: DiskGuard | undefined;
   private readonly portPlan: PortPlan | undefined;
-  private readonly queueSetup: (tx: Tx, sessionId: string, steps: SetupStep[]) => void;
+  private readonly queueSetup: (tx: Tx, sessionId: string, steps: SetupStep[]) => Promise<void>;
 
   constructor(options: SessionServiceOptions) {
     this.store = options.store;
@@ -107,7 +107,7 @@ export class SessionService {
     this.branchJobs = options.branchJobs;
     this.diskGuard = options.disk;
     this.portPlan = options.ports;
-    this.queueSetup = options.queueSetup ?? (() => undefined);
+    this.queueSetup = options.queueSetup ?? (async () => undefined);
     this.rows = new WorktreeRows(options.store, options.repos, options.log, options.activityOf ?? (async () => 'IDLE'));
     this.teardown = new SessionTeardown(this.rows, this.root, (id) => this.abandonPending(id));
     this.preserved = new PreservedRefs(this.rows);
@@ -203,7 +203,7 @@ export class SessionService {
         await this.store
           .transact(async (tx) => {
             await this.insertSession(tx, id, request, steps.length > 0 ? 'SETTING_UP' : 'ACTIVE', plan, 'ACTIVE');
-            this.queueSetup(tx, id, steps);
+            await this.queueSetup(tx, id, steps);
             await this.rows.emit(tx, id, 'session.created');
           })
           .catch(async (err: unknown) => {
@@ -337,10 +337,12 @@ export class SessionService {
       await this.rows.setSession(sessionId, { state: 'STOPPED', lastError: '', pendingJobId: '' });
       const { rows } = await this.rows.load(sessionId);
       const moved: MovedPath[] = [];
+      const attached: Array<{ row: WorktreeRow; repo: RepoRow }> = [];
       for (const row of rows) {
         const repo = await this.rows.repoOf(row);
-        if (repo) await this.restoreRow(row, repo, moved);
+        if (repo && (await this.restoreRow(row, repo, moved))) attached.push({ row, repo });
       }
+      await this.setUpAgain(sessionId, attached);
       this.log.info({ session: sessionId }, 'branch registered; session active');
     });
   }
@@ -461,18 +463,50 @@ export class SessionService {
       await this.rows.locks.run(`session:${id}`, async () => {
         await this.reclaimPorts(id);
         const { rows } = await this.rows.load(id);
+        const restored: Array<{ row: WorktreeRow; repo: RepoRow }> = [];
         for (const row of rows.filter((r) => r.state === 'REMOVED' || r.state === 'UNAVAILABLE')) {
           const repo = await this.rows.repoOf(row);
           if (!repo) continue;
-          await this.restoreRow(row, repo, moved);
+          if (await this.restoreRow(row, repo, moved)) restored.push({ row, repo });
         }
+        await this.setUpAgain(id, restored);
       });
       sessions.push(await this.get(id));
     }
     return { sessions, moved };
   }
 
-  private async restoreRow(row: WorktreeRow, repo: RepoRow, moved: MovedPath[]): Promise<void> {
+  /**
+   * A restored (or newly attached) worktree is set up like a new one: its repo's files copied
+   * in again and its setup command queued, the session SETTING_UP until that succeeds. A copy
+   * that fails is shown on the worktree; the worktree itself stays.
+   */
+  private async setUpAgain(id: string, restored: Array<{ row: WorktreeRow; repo: RepoRow }>): Promise<void> {
+    for (const { row, repo } of restored) {
+      try {
+        const copied = await copyFromCheckout(repo, row.path);
+        if (copied.length > 0) await this.rows.update(row, { copied });
+      } catch (err) {
+        await this.rows.update(row, { lastError: `copying ${repo.copyGlobs.join(' ')} failed: ${(err as Error).message}` });
+      }
+    }
+    const steps = restored
+      .filter(({ repo }) => repo.setup)
+      .map(({ row, repo }) => ({ repoId: repo.id, cwd: row.path, command: repo.setup }));
+    if (steps.length === 0) return;
+    await this.store.transact(async (tx) => {
+      const session = await tx.em.findOneOrFail(SessionSchema, { id });
+      if (session.state !== 'ACTIVE') return;
+      session.state = 'SETTING_UP';
+      session.updatedAt = new Date();
+      await tx.em.flush();
+      await this.queueSetup(tx, id, steps);
+      await this.rows.emit(tx, id, 'session.updated');
+    });
+  }
+
+  /** Recreates one worktree; answers whether it is back. */
+  private async restoreRow(row: WorktreeRow, repo: RepoRow, moved: MovedPath[]): Promise<boolean> {
     try {
       if (!(await branchCommit(repo.path, row.branch))) {
         throw failedPrecondition('BRANCH_MISSING', `branch "${row.branch}" no longer exists in repo "${repo.name}"`);
@@ -493,9 +527,10 @@ export class SessionService {
       const failure = gitFailure('RESTORE_FAILED', `could not restore ${row.repoName}`, err);
       await this.rows.update(row, { lastError: failure.message });
       this.log.warn({ session: row.sessionId, repo: row.repoName, err: failure.message }, 'restore of a worktree failed');
-      return;
+      return false;
     }
-    await this.rows.transition(row, 'restore', { lastError: '', drift: '' });
+    await this.rows.transition(row, 'restore', { lastError: '', drift: '', copied: [], teardownError: '' });
+    return true;
   }
 
   /** Records a session.updated event in the caller's transaction (e.g. its activity changed). */

@@ -8,16 +8,20 @@ import type { SetupStep } from '../sessions/worktree-setup.js';
 import { createQueuedTask, emitTask } from './task-rows.js';
 
 /**
- * Queues a new session's setup commands as its first tasks, in the transaction that records
- * the session: a session is never SETTING_UP without the tasks that will end it.
+ * Queues a session's setup commands (new or restored worktrees) as its next tasks, in the
+ * transaction that makes it SETTING_UP: a session is never SETTING_UP without the tasks that
+ * will end it.
  */
-export function queueSetupTasks(tx: Tx, sessionId: string, steps: readonly SetupStep[], tasksDir: string): void {
+export async function queueSetupTasks(tx: Tx, sessionId: string, steps: readonly SetupStep[], tasksDir: string): Promise<void> {
+  // After the session's last task: a restored session has tasks already.
+  const last = await tx.em.findOne(TaskSchema, { sessionId }, { orderBy: { seq: 'desc' } });
+  const first = (last?.seq ?? 0) + 1;
   steps.forEach((step, index) => {
     const id = newId('tsk');
     createQueuedTask(tx, {
       id,
       sessionId,
-      seq: index + 1,
+      seq: first + index,
       prompt: '',
       argv: ['/bin/sh', '-c', step.command],
       env: {},

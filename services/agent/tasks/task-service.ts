@@ -303,9 +303,31 @@ export class TaskService {
     this.monitor = setInterval(() => {
       for (const id of this.running.keys()) void this.check(id);
       // Terminal activity is inferred about once a second: it scans /proc.
-      if (++this.monitorTicks % Math.max(1, Math.round(1000 / this.pollMs)) === 0) void this.probeActivity();
+      if (++this.monitorTicks % Math.max(1, Math.round(1000 / this.pollMs)) === 0) {
+        void this.probeActivity();
+        void this.resumeWaiting();
+      }
     }, this.pollMs);
     this.monitor.unref();
+  }
+
+  /**
+   * Sessions with queued tasks and none running get a kick about once a second: tasks queued
+   * by another part (setup after a restore or a fetched branch) never wait for a kick that
+   * did not come.
+   */
+  private async resumeWaiting(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const rows = await this.store
+        .read()
+        .execute<Array<{ session_id: string }>>(
+          `select distinct session_id from task where state = 'QUEUED' and session_id not in (select session_id from task where state = 'RUNNING') limit 100`,
+        );
+      for (const { session_id } of rows) this.kick(session_id);
+    } catch (err) {
+      this.log.error({ err }, 'looking for waiting tasks failed');
+    }
   }
 
   private async probeActivity(): Promise<void> {
