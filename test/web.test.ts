@@ -441,6 +441,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await waitFor(async () => ((await group.getByText('task SUCCEEDED').count()) === 2 ? true : undefined), 'both attempts done');
       const members = await group.locator('.member').allTextContents();
       expect(members).toHaveLength(2);
+      expect(members.map((m) => m.slice(0, 2)).sort()).toEqual(['#1', '#2']);
       expect(members.some((m) => m.includes('on north'))).toBe(true);
       expect(members.some((m) => m.includes('on south'))).toBe(true);
       await screenshot(page, 'groups');

@@ -50,7 +50,7 @@ export function GroupsView({ live }: { live: Live }) {
           <div className="members">
             {group.members.map((m) => (
               <div key={m.index} className={`member ${group.pickedSessionId === m.sessionId ? 'picked' : ''}`}>
-                <strong>#{m.index + 1}</strong> on {m.agentName}
+                <strong>#{m.index}</strong> on {m.agentName}
                 <div>
                   <a href={`#/sessions/${m.sessionId}`}>{m.branch}</a>
                 </div>
