@@ -10,7 +10,7 @@ import { agentClient, expectStatus } from './helpers/grpc.js';
 import { pidAlive, startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { execSql } from './helpers/sqlite.js';
 import { tempDir } from './helpers/temp.js';
-import { gatedTask, signalGroup, waitForFile } from './helpers/fixtures.js';
+import { gatedTask, pidIn, signalGroup, waitForFile } from './helpers/fixtures.js';
 import { bootId, startTicks } from '../services/agent/procs/proc-info.js';
 
 const gated = gatedTask;
@@ -158,8 +158,7 @@ describe('tasks, supervision and locks', () => {
     // The shell ignores TERM, so only the SIGKILL after the grace ends it; its child sleeps.
     const task = await run(session, ['sh', '-c', 'trap "" TERM; sleep 120 & echo $! > child.pid; wait']);
     await until(task.id, TaskState.TASK_STATE_RUNNING);
-    await waitFor(() => existsSync(join(wt, 'child.pid')) || undefined, 'child pid file');
-    const childPid = Number(readFileSync(join(wt, 'child.pid'), 'utf8'));
+    const childPid = await waitFor(() => pidIn(join(wt, 'child.pid')), 'child pid file');
     expect(pidAlive(childPid)).toBe(true);
     const queued = await run(session, ['true']);
     await client.cancelTask({ id: queued.id });
@@ -178,9 +177,9 @@ describe('tasks, supervision and locks', () => {
     const task = await run(session, ['sh', '-c', `trap "" TERM; echo $$ > task.pid; ${waitForFile('never')}`]);
     const running = await waitFor(async () => {
       const t = await client.getTask({ id: task.id });
-      return t.state === TaskState.TASK_STATE_RUNNING && t.pid > 0 && existsSync(join(wt, 'task.pid')) ? t : undefined;
+      return t.state === TaskState.TASK_STATE_RUNNING && t.pid > 0 && pidIn(join(wt, 'task.pid')) ? t : undefined;
     }, 'the task to run with a pid');
-    const commandPid = Number(readFileSync(join(wt, 'task.pid'), 'utf8'));
+    const commandPid = pidIn(join(wt, 'task.pid'))!;
     // The next task records whether the first one's command was still alive when it started.
     const next = await run(session, [
       'sh',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Fixture programs for tests. Each ends by itself: a killed test run must not leave
  * detached runners looping for good, so every wait is bounded (two minutes at most).
@@ -14,4 +15,17 @@ export const gatedTask = (gate: string, message: string) => ['sh', '-c', `${wait
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`refusing to signal process group of pid ${pid}`);
   process.kill(-pid, signal);
+}
+
+/**
+ * The pid a fixture wrote to `file` (`echo $! > file`), once it is all there: the shell makes
+ * the file before it writes the number, so its mere existence is not enough.
+ */
+export function pidIn(file: string): number | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return /^\d+\n$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
