@@ -27,9 +27,10 @@ function useTaskOutput(id: string): { text: string; ended: boolean; error: strin
     const open = () => {
       source = new EventSource(`/api/log?task=${encodeURIComponent(id)}&offset=${offset}`);
       source.addEventListener('log', (e) => {
+        // `offset` is where the chunk starts (absent when 0, as proto3 JSON leaves defaults out).
         const chunk = JSON.parse((e as MessageEvent<string>).data) as { data?: string; offset?: number };
         const bytes = base64Bytes(chunk.data ?? '');
-        offset = (chunk.offset ?? offset) + (chunk.offset === undefined ? bytes.length : 0);
+        offset = Number(chunk.offset ?? 0) + bytes.length;
         const text = decoder.decode(bytes, { stream: true });
         setState((s) => ({ ...s, text: (s.text + text).slice(-KEPT_CHARS) }));
       });
@@ -39,7 +40,13 @@ function useTaskOutput(id: string): { text: string; ended: boolean; error: strin
       });
       source.addEventListener('failed', (e) => {
         source?.close();
-        setState((s) => ({ ...s, error: (JSON.parse((e as MessageEvent<string>).data) as { message: string }).message }));
+        const failure = JSON.parse((e as MessageEvent<string>).data) as { code: string; message: string };
+        // The agent or its tunnel away for a moment: follow again from where the output got to.
+        if (['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'UNKNOWN', 'ABORTED'].includes(failure.code)) {
+          if (!stopped) setTimeout(open, 1000);
+          return;
+        }
+        setState((s) => ({ ...s, error: failure.message }));
       });
       source.onerror = () => {
         source?.close();
