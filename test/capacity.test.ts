@@ -9,6 +9,7 @@ import { makeRepo } from './helpers/git-repo.js';
 import { agentClient, coordinatorClient, expectStatus } from './helpers/grpc.js';
 import { startAgentProcess, startCoordinatorProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
 import { grove } from './helpers/cli.js';
+import { createSessionRequest, startTaskRequest } from './helpers/requests.js';
 import { tempDir } from './helpers/temp.js';
 
 const ephemeralFirst = () => Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
@@ -40,24 +41,9 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
   });
 
   const newSession = async (): Promise<Session> =>
-    (await client.createSession({ repoIds: [repoId], branch: `cap-${++branches}`, base: '', title: '', labels: {}, requestId: '' }))
-      .session!;
+    (await client.createSession(createSessionRequest({ repoIds: [repoId], branch: `cap-${++branches}` }))).session!;
   const start = async (session: Session, gate: string): Promise<Task> =>
-    (
-      await client.startTask({
-        sessionId: session.id,
-        argv: gatedTask(gate, `done ${gate}`),
-        prompt: '',
-        env: {},
-        repoId: '',
-        requestId: '',
-        tty: false,
-        cols: 0,
-        rows: 0,
-        profile: '',
-        continue: false,
-      })
-    ).task!;
+    (await client.startTask(startTaskRequest({ sessionId: session.id, argv: gatedTask(gate, `done ${gate}`) }))).task!;
   const stateOf = async (task: Task) => (await client.getTask({ id: task.id })).state;
   const until = (task: Task, state: TaskState) =>
     waitFor(async () => {
@@ -130,27 +116,8 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
         const direct = agentClient(agentProcess.address);
         const repo = (await direct.client.addRepo({ path: makeRepo(join(dir, `repo-${name}`)), name: 'repo' })).repo!;
         for (let i = 0; i < busy; i++) {
-          const { session } = await direct.client.createSession({
-            repoIds: [repo.id],
-            branch: `busy-${i}`,
-            base: '',
-            title: '',
-            labels: {},
-            requestId: '',
-          });
-          await direct.client.startTask({
-            sessionId: session!.id,
-            argv: gatedTask('never', 'x'),
-            prompt: '',
-            env: {},
-            repoId: '',
-            requestId: '',
-            tty: false,
-            cols: 0,
-            rows: 0,
-            profile: '',
-            continue: false,
-          });
+          const { session } = await direct.client.createSession(createSessionRequest({ repoIds: [repo.id], branch: `busy-${i}` }));
+          await direct.client.startTask(startTaskRequest({ sessionId: session!.id, argv: gatedTask('never', 'x') }));
         }
         direct.channel.close();
       };
@@ -208,19 +175,9 @@ describe('agent capacity: --max-running-tasks and --min-free-disk', () => {
     await expectStatus(newSession(), Status.RESOURCE_EXHAUSTED, /every block of 2 port\(s\) in 21000-21003 is held/);
     const shown = await grove(['session', 'get', second.id, '--agent', agent!.address]);
     expect(shown.stdout).toMatch(/PORTS\s+21002, 21003/);
-    const { task } = await client.startTask({
-      sessionId: second.id,
-      argv: ['sh', '-c', 'echo "$GROVE_PORT $GROVE_PORT_1 $GROVE_PORT_2"'],
-      prompt: '',
-      env: {},
-      repoId: '',
-      requestId: '',
-      tty: false,
-      cols: 0,
-      rows: 0,
-      profile: '',
-      continue: false,
-    });
+    const { task } = await client.startTask(
+      startTaskRequest({ sessionId: second.id, argv: ['sh', '-c', 'echo "$GROVE_PORT $GROVE_PORT_1 $GROVE_PORT_2"'] }),
+    );
     await until(task!, TaskState.TASK_STATE_SUCCEEDED);
     expect((await client.readTaskLog({ id: task!.id, offset: 0, limit: 0 })).data.toString()).toBe('21002 21002 21003\n');
     // Removing the first session frees its block for the next one.

@@ -61,6 +61,29 @@ async function startFleet(dir: string, coordinatorArgs: string[] = [], agentArgs
   };
 }
 
+/** The attached terminal's screen, and a line typed into it (Enter included). */
+const screenOf = (page: Page) => page.locator('[data-testid="terminal"] .xterm-rows');
+async function typeLine(page: Page, text: string): Promise<void> {
+  await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+interface CliSession {
+  id: string;
+  worktrees: Array<{ path: string }>;
+}
+/** `grove session create` through the coordinator; the session as its --json says. */
+async function cliSession(coordinator: string, repo: string, branch: string, ...more: string[]): Promise<CliSession> {
+  return json<{ session: CliSession }>(
+    await grove(['session', 'create', '--repo', repo, '--branch', branch, ...more, '--json', '--coordinator', coordinator]),
+  ).session;
+}
+/** `grove task run` through the coordinator (flags, then `--` and the argv); the task's id. */
+async function cliTask(coordinator: string, session: string, args: string[]): Promise<string> {
+  return json<{ task: { id: string } }>(await grove(['task', 'run', session, '--json', '--coordinator', coordinator, ...args])).task.id;
+}
+
 const rowOf = (page: Page, session: string) => page.locator(`[data-testid="session-row"][data-session="${session}"]`);
 
 describe('the web page, in a real browser, against a real coordinator and two agents', () => {
@@ -84,22 +107,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await page.goto(`${fleet.url}#/sessions`);
       let navigations = 0;
       page.on('framenavigated', () => navigations++);
-      const created = json<{ session: { id: string } }>(
-        await grove([
-          'session',
-          'create',
-          '--repo',
-          'south-app',
-          '--branch',
-          'from-cli',
-          '--title',
-          'Made on the CLI',
-          '--json',
-          '--coordinator',
-          fleet.listen,
-        ]),
-      );
-      const id = created.session.id;
+      const id = (await cliSession(fleet.listen, 'south-app', 'from-cli', '--title', 'Made on the CLI')).id;
       await rowOf(page, id).getByText('from-cli').waitFor();
       // Search keeps to what matches; clearing it shows every session again.
       await grove(['session', 'create', '--repo', 'north-app', '--branch', 'other-work', '--coordinator', fleet.listen]);
@@ -109,9 +117,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       expect(await page.getByTestId('session-row').count()).toBe(1);
       await page.getByTestId('search').fill('');
       await page.locator('[data-testid="session-row"][data-branch="other-work"]').waitFor();
-      const task = json<{ task: { id: string } }>(
-        await grove(['task', 'run', id, '--json', '--coordinator', fleet.listen, '--', ...gatedTask('never-opened', 'x')]),
-      );
+      const taskId = await cliTask(fleet.listen, id, ['--', ...gatedTask('never-opened', 'x')]);
       await rowOf(page, id).locator('[data-testid="session-activity"]').getByText('WORKING').waitFor();
       expect(navigations).toBe(0);
       await screenshot(page, 'sessions');
@@ -120,7 +126,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await screenshot(page, 'sessions-phone');
       await page.setViewportSize({ width: 1280, height: 720 });
       // The task's page follows its output live.
-      await page.goto(`${fleet.url}#/tasks/${task.task.id}`);
+      await page.goto(`${fleet.url}#/tasks/${taskId}`);
       await page.getByTestId('task-state').getByText('RUNNING').waitFor();
       await page.getByTestId('cancel-task').click();
       await page.getByTestId('task-state').getByText('CANCELLED').waitFor();
@@ -135,101 +141,56 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     const page = await browser.newPage();
 
     try {
-      const session = json<{ session: { id: string; worktrees: Array<{ path: string }> } }>(
-        await grove(['session', 'create', '--repo', 'north-app', '--branch', 'live', '--json', '--coordinator', fleet.listen]),
-      ).session;
+      const session = await cliSession(fleet.listen, 'north-app', 'live');
       const gate = 'output-gate';
-      const counting = json<{ task: { id: string } }>(
-        await grove([
-          'task',
-          'run',
-          session.id,
-          '--json',
-          '--coordinator',
-          fleet.listen,
-          '--',
-          'sh',
-          '-c',
-          `echo first line; i=0; while [ ! -f ${gate} ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done; echo second line`,
-        ]),
-      ).task;
-      await page.goto(`${fleet.url}#/tasks/${counting.id}`);
+      const countingId = await cliTask(fleet.listen, session.id, [
+        '--',
+        'sh',
+        '-c',
+        `echo first line; i=0; while [ ! -f ${gate} ] && [ $i -lt 6000 ]; do sleep 0.02; i=$((i+1)); done; echo second line`,
+      ]);
+      await page.goto(`${fleet.url}#/tasks/${countingId}`);
       await page.getByTestId('task-output').getByText('first line').waitFor();
       writeFileSync(join(session.worktrees[0]!.path, gate), '');
       await page.getByTestId('task-output').getByText('second line').waitFor();
       await page.getByTestId('task-state').getByText('SUCCEEDED').waitFor();
 
-      const echo = json<{ task: { id: string } }>(
-        await grove([
-          'task',
-          'run',
-          session.id,
-          '--tty',
-          '--json',
-          '--coordinator',
-          fleet.listen,
-          '--',
-          process.execPath,
-          join(FIXTURES, 'echo-terminal.mjs'),
-        ]),
-      ).task;
-      await page.goto(`${fleet.url}#/tasks/${echo.id}`);
+      const echoId = await cliTask(fleet.listen, session.id, ['--tty', '--', process.execPath, join(FIXTURES, 'echo-terminal.mjs')]);
+      await page.goto(`${fleet.url}#/tasks/${echoId}`);
       await page.getByTestId('attach').click();
       await page.getByTestId('terminal-status').getByText('attached').waitFor();
-      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
-      await page.keyboard.type('hello grove');
-      await page.keyboard.press('Enter');
-      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('got hello grove').waitFor();
+      await typeLine(page, 'hello grove');
+      await screenOf(page).getByText('got hello grove').waitFor();
       await screenshot(page, 'terminal');
       await page.getByTestId('attach').click(); // detach: the task goes on
-      expect((await grove(['task', 'get', echo.id, '--coordinator', fleet.listen])).stdout).toMatch(/RUNNING/);
+      expect((await grove(['task', 'get', echoId, '--coordinator', fleet.listen])).stdout).toMatch(/RUNNING/);
       // Read-only: the screen comes back, keystrokes do not go.
       await page.getByLabel('read-only').check();
       await page.getByTestId('attach').click();
       await page.getByTestId('terminal-status').getByText('attached, read-only').waitFor();
-      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('got hello grove').waitFor();
-      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
-      await page.keyboard.type('not sent');
-      await page.keyboard.press('Enter');
+      await screenOf(page).getByText('got hello grove').waitFor();
+      await typeLine(page, 'not sent');
       await page.getByTestId('attach').click();
       await page.getByLabel('read-only').uncheck();
       await page.getByTestId('attach').click();
       await page.getByTestId('terminal-status').getByText('attached').waitFor();
-      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
-      await page.keyboard.type('sent after');
-      await page.keyboard.press('Enter');
-      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('got sent after').waitFor();
+      await typeLine(page, 'sent after');
+      await screenOf(page).getByText('got sent after').waitFor();
       // Had the read-only keystrokes reached the program, its answer would be on the screen before this one.
-      expect(await page.locator('[data-testid="terminal"] .xterm-rows').textContent()).not.toContain('got not sent');
+      expect(await screenOf(page).textContent()).not.toContain('got not sent');
       await page.getByTestId('attach').click();
-      await grove(['task', 'cancel', echo.id, '--coordinator', fleet.listen]);
+      await grove(['task', 'cancel', echoId, '--coordinator', fleet.listen]);
       // The terminal's size follows the page: a smaller window resizes the program's terminal.
-      const asking = json<{ task: { id: string } }>(
-        await grove([
-          'task',
-          'run',
-          session.id,
-          '--tty',
-          '--json',
-          '--coordinator',
-          fleet.listen,
-          '--',
-          process.execPath,
-          join(FIXTURES, 'interactive-agent.mjs'),
-        ]),
-      ).task;
-      await page.goto(`${fleet.url}#/tasks/${asking.id}`);
+      const askingId = await cliTask(fleet.listen, session.id, ['--tty', '--', process.execPath, join(FIXTURES, 'interactive-agent.mjs')]);
+      await page.goto(`${fleet.url}#/tasks/${askingId}`);
       await page.getByTestId('attach').click();
-      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('question?').waitFor();
+      await screenOf(page).getByText('question?').waitFor();
       await page.setViewportSize({ width: 640, height: 600 });
-      await page
-        .locator('[data-testid="terminal"] .xterm-rows')
+      await screenOf(page)
         .getByText(/resized=\d+x\d+/)
         .waitFor();
-      await page.locator('[data-testid="terminal"] .xterm-helper-textarea').focus();
-      await page.keyboard.type('green');
-      await page.keyboard.press('Enter');
-      await page.locator('[data-testid="terminal"] .xterm-rows').getByText('answer=green').waitFor();
+      await typeLine(page, 'green');
+      await screenOf(page).getByText('answer=green').waitFor();
     } finally {
       await page.close();
       await fleet.stop();
@@ -240,9 +201,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     const fleet = await startFleet(join(tmp.path, 'unknown'));
     const page = await browser.newPage();
     try {
-      const id = json<{ session: { id: string } }>(
-        await grove(['session', 'create', '--repo', 'north-app', '--branch', 'doomed', '--json', '--coordinator', fleet.listen]),
-      ).session.id;
+      const id = (await cliSession(fleet.listen, 'north-app', 'doomed')).id;
       await grove(['task', 'run', id, '--coordinator', fleet.listen, '--', ...gatedTask('never', 'x')]);
       await page.goto(`${fleet.url}#/sessions`);
       const activity = rowOf(page, id).locator('[data-testid="session-activity"]');
@@ -279,9 +238,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     const fleet = await startFleet(join(tmp.path, 'dirty'));
     const page = await browser.newPage();
     try {
-      const session = json<{ session: { id: string; worktrees: Array<{ path: string }> } }>(
-        await grove(['session', 'create', '--repo', 'south-app', '--branch', 'dirty', '--json', '--coordinator', fleet.listen]),
-      ).session;
+      const session = await cliSession(fleet.listen, 'south-app', 'dirty');
       const worktree = session.worktrees[0]!.path;
       writeFileSync(join(worktree, 'notes.txt'), 'my uncommitted notes\n');
       writeFileSync(join(worktree, 'README.md'), '# changed by hand\n');
@@ -385,22 +342,18 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     });
     const page = await context.newPage();
     try {
-      const id = json<{ session: { id: string } }>(
-        await grove(['session', 'create', '--repo', 'north-app', '--branch', 'asks', '--json', '--coordinator', fleet.listen]),
-      ).session.id;
+      const id = (await cliSession(fleet.listen, 'north-app', 'asks')).id;
       await page.goto(`${fleet.url}#/sessions`);
       await page.getByTestId('needs-input-count').getByText('0 need input').waitFor();
       const script =
         'node "$GROVE_CLI" signal needs-input --message "which colour?"; printf "which colour? "; read -t 60 answer; node "$GROVE_CLI" signal working; echo "painting it $answer"';
-      const task = json<{ task: { id: string } }>(
-        await grove(['task', 'run', id, '--tty', '--json', '--coordinator', fleet.listen, '--', 'bash', '-c', script]),
-      ).task;
+      const taskId = await cliTask(fleet.listen, id, ['--tty', '--', 'bash', '-c', script]);
       await page.getByTestId('needs-input-count').getByText('1 need input').waitFor();
       await waitFor(() => page.evaluate(() => (window as unknown as { shown: string[] }).shown[0]), 'a notification');
       expect(await page.evaluate(() => (window as unknown as { shown: string[] }).shown)).toEqual(['Grove: asks needs input']);
       await rowOf(page, id).locator('[data-testid="session-activity"]').getByText('NEEDS_INPUT').waitFor();
       await screenshot(page, 'needs-input');
-      await page.goto(`${fleet.url}#/tasks/${task.id}`);
+      await page.goto(`${fleet.url}#/tasks/${taskId}`);
       await page.getByTestId('task-output').getByText('which colour?').waitFor();
       await page.getByTestId('task-input').fill('blue');
       await page.getByTestId('task-input').press('Enter');
@@ -416,9 +369,7 @@ describe('the web page, in a real browser, against a real coordinator and two ag
     const fleet = await startFleet(join(tmp.path, 'fan-out'));
     const page = await browser.newPage();
     try {
-      const id = json<{ session: { id: string } }>(
-        await grove(['session', 'create', '--repo', 'south-app', '--branch', 'from-page', '--json', '--coordinator', fleet.listen]),
-      ).session.id;
+      const id = (await cliSession(fleet.listen, 'south-app', 'from-page')).id;
       await page.goto(`${fleet.url}#/sessions/${id}`);
       await page.getByTestId('task-command').fill('echo started from the page');
       await page.getByTestId('task-command').press('Enter');
@@ -489,18 +440,14 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       // the page resumes from the last revision it applied, without listing again.
       proxy.dropAll();
       await waitFor(() => watches.length >= 1 || undefined, 'the page to watch again');
-      const whileAway = json<{ session: { id: string } }>(
-        await grove(['session', 'create', '--repo', 'south-app', '--branch', 'after-drop', '--json', '--coordinator', fleet.listen]),
-      ).session.id;
+      const whileAway = (await cliSession(fleet.listen, 'south-app', 'after-drop')).id;
       await rowOf(page, whileAway).getByText('after-drop').waitFor();
       expect(watches.every((from) => Number(from) > 0)).toBe(true);
       await fleet.coordinator.stop();
       await page.getByTestId('link-state').getByText('reconnecting').waitFor();
       await fleet.startCoordinator();
       await page.getByTestId('link-state').getByText('live').waitFor();
-      const id = json<{ session: { id: string } }>(
-        await grove(['session', 'create', '--repo', 'north-app', '--branch', 'after-restart', '--json', '--coordinator', fleet.listen]),
-      ).session.id;
+      const id = (await cliSession(fleet.listen, 'north-app', 'after-restart')).id;
       await rowOf(page, id).getByText('after-restart').waitFor();
       expect(navigations).toBe(0);
     } finally {
