@@ -1,4 +1,5 @@
 import type { MeasureOptions } from './measure.js';
+import type { Figure } from './report.js';
 
 /** One operation to time: `call` performs it once. */
 export interface BenchCase {
@@ -27,4 +28,13 @@ export interface Bench {
   setup(): Promise<BenchSetup>;
   /** Call counts for heavy operations (a session create is not a ping); overrides the defaults. */
   options?: Partial<MeasureOptions>;
+}
+
+/**
+ * A benchmark of absolute figures rather than interleaved calls: each figure is measured at
+ * a baseline size and a larger one in the same run (see report.ts `Figure`).
+ */
+export interface FigureBench {
+  name: string;
+  figures(): Promise<Figure[]>;
 }

@@ -1,26 +1,38 @@
-import { setMaxListeners } from 'node:events';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
-import { SessionActivity, SessionState, WorktreeState, type Event, type Repo, type Session } from '../gen/grove/agent/v1/resources.js';
-import { LinkServiceDefinition, type ConnectRequest } from '../gen/grove/link/v1/link.js';
-import { AsyncQueue } from '../services/common/async-queue.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SessionActivity, SessionState, WorktreeState, type Repo, type Session } from '../gen/grove/agent/v1/resources.js';
 import { newId } from '../services/common/ids.js';
+import { killAndWait, tracked } from './child-processes.js';
 
 /**
- * One simulated agent: a real LinkService.Connect stream saying Hello, sending a Snapshot of
- * its sessions when asked, heartbeats, and session updates on demand. No database, no git:
- * what it costs the coordinator is all that is measured.
+ * One simulated agent: the agent's own link client (`startLink`: Hello, chunked snapshots
+ * when asked, heartbeats, redial with the agent's backoff) over an in-memory event log and
+ * a fixed set of sessions. No database, no git: what it costs the coordinator is all that
+ * is measured. Agents live in a few worker processes (`coordinator-fleet-worker.ts`), so a
+ * thousand of them do not share one event loop with the watchers that time them.
  */
 export interface SimulatedAgent {
   id: string;
   name: string;
-  sessions: Session[];
   /** Sends one `session.updated` event for session `index`, retitled `title`. */
   touch(index: number, title: string): void;
 }
 
+/** How one agent's link fared, as the agent saw it. */
+export interface LinkStats {
+  /** Links the coordinator welcomed since the agent started. */
+  welcomes: number;
+  state: string;
+  lastError: string;
+}
+
 export interface Fleet {
   agents: SimulatedAgent[];
-  close(): void;
+  /** Every agent's link statistics, in `agents` order. */
+  stats(): Promise<LinkStats[]>;
+  /** The worker processes' ids (for their CPU time). */
+  pids: number[];
+  close(): Promise<void>;
 }
 
 export interface FleetOptions {
@@ -28,13 +40,29 @@ export interface FleetOptions {
   sessionsPerAgent: number;
   /** Labels `team=t<k>` cycle through this many values, for label-filtered pages. */
   teams: number;
-  /** How often each agent heartbeats (default 1s, twice what a coordinator asks by default). */
-  heartbeatMs?: number | undefined;
+  /** Agents per worker process (default 250). */
+  agentsPerProcess?: number | undefined;
 }
 
-// The revision an agent claims at Hello; its snapshot carries it and events follow it.
-const START_REVISION = 100;
-const DEFAULT_HEARTBEAT_MS = 1000;
+/** Parent → worker. */
+export type WorkerCommand =
+  { type: 'touch'; agent: number; index: number; title: string } | { type: 'stats'; request: number } | { type: 'close' };
+
+/** Worker → parent. */
+export type WorkerReport =
+  { type: 'agents'; agents: Array<{ id: string; name: string }> } | { type: 'stats'; request: number; stats: LinkStats[] };
+
+/** What a worker is told on its command line (one JSON argument). */
+export interface WorkerArgs {
+  coordinator: string;
+  first: number;
+  count: number;
+  sessionsPerAgent: number;
+  teams: number;
+}
+
+const WORKER_MAIN = fileURLToPath(new URL('./coordinator-fleet-worker.js', import.meta.url));
+const DEFAULT_AGENTS_PER_PROCESS = 250;
 
 export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: number): Session {
   const now = new Date();
@@ -73,104 +101,82 @@ export function sessionOf(agentIndex: number, index: number, repo: Repo, teams: 
   };
 }
 
-/** Links `options.agents` simulated agents, each on its own connection; resolves once all sent their snapshot. */
+function send(child: ChildProcess, command: WorkerCommand): void {
+  if (child.connected) child.send(command);
+}
+
+/** Starts `options.agents` simulated agents over a few processes; resolves once every agent's link is started. */
 export async function startFleet(address: string, options: FleetOptions): Promise<Fleet> {
-  const stop = new AbortController();
-  setMaxListeners(0, stop.signal);
-  const channels: Channel[] = [];
-  const timers: NodeJS.Timeout[] = [];
-
-  async function link(agentIndex: number): Promise<SimulatedAgent> {
-    const id = newId('agt');
-    const name = `sim-${String(agentIndex).padStart(3, '0')}`;
-    const repo: Repo = {
-      id: newId('rep'),
-      name: 'app',
-      path: `/src/app-${agentIndex}`,
-      defaultBranch: 'main',
-      createTime: new Date(),
-      keepIgnored: [],
-      setup: '',
-      teardown: '',
-      copy: [],
-    };
-    const sessions = Array.from({ length: options.sessionsPerAgent }, (_, i) => sessionOf(agentIndex, i, repo, options.teams));
-    const channel = createChannel(address);
-    channels.push(channel);
-    const outbox = new AsyncQueue<ConnectRequest>();
-    let revision = START_REVISION;
-    outbox.push({
-      message: {
-        $case: 'hello',
-        value: {
-          agentId: id,
-          name,
-          labels: { sim: 'yes' },
-          version: 'bench',
-          revision,
-          oldestRevision: 1,
-          instanceId: id,
-          maxRunningTasks: 0,
-          freeDiskBytes: 0,
-          agentNonce: Buffer.alloc(0),
-        },
-      },
-    });
-    const responses = createClient(LinkServiceDefinition, channel).connect(outbox.drain(stop.signal), { signal: stop.signal });
-    const iterator = responses[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done || first.value.message?.$case !== 'welcome') throw new Error(`${name}: no welcome`);
-    if (first.value.message.value.wantSnapshot) {
-      outbox.push({
-        message: { $case: 'snapshot', value: { revision, repos: [repo], sessions, tasks: [], jobs: [], syncs: [], locks: [] } },
-      });
-    }
-    timers.push(
-      setInterval(
-        () => outbox.push({ message: { $case: 'heartbeat', value: { revision, time: new Date(), freeDiskBytes: 0 } } }),
-        options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-      ),
+  const perProcess = options.agentsPerProcess ?? DEFAULT_AGENTS_PER_PROCESS;
+  const workers: ChildProcess[] = [];
+  const stop = async () => {
+    for (const worker of workers) send(worker, { type: 'close' });
+    // A worker closes its links and exits; one that lingers is killed.
+    await Promise.all(
+      workers.map(async (worker) => {
+        const timer = setTimeout(() => worker.kill('SIGKILL'), 5000);
+        await killAndWaitGently(worker);
+        clearTimeout(timer);
+      }),
     );
-    // Nothing is routed to simulated agents; keep reading so the stream stays healthy.
-    void (async () => {
-      try {
-        for (let next = await iterator.next(); !next.done; next = await iterator.next());
-      } catch {
-        // the bench is closing
-      }
-    })();
-    return {
-      id,
-      name,
-      sessions,
-      touch(index, title) {
-        const session = sessions[index % sessions.length]!;
-        session.title = title;
-        session.updateTime = new Date();
-        const event: Event = {
-          revision: ++revision,
-          type: 'session.updated',
-          resource: `sessions/${session.id}`,
-          time: session.updateTime,
-          deleted: false,
-          payload: { $case: 'session', value: session },
-        };
-        outbox.push({ message: { $case: 'event', value: event } });
-      },
-    };
-  }
-
-  const agents: SimulatedAgent[] = [];
-  // A few at a time: a hundred snapshots at once is a thundering herd, not a fleet.
-  for (let i = 0; i < options.agents; i += 10) {
-    agents.push(...(await Promise.all(Array.from({ length: Math.min(10, options.agents - i) }, (_, k) => link(i + k)))));
-  }
-  return {
-    agents,
-    close() {
-      for (const timer of timers) clearInterval(timer);
-      stop.abort();
-      for (const channel of channels) channel.close();
-    },
   };
+  try {
+    const started: Array<Promise<SimulatedAgent[]>> = [];
+    for (let first = 0; first < options.agents; first += perProcess) {
+      const args: WorkerArgs = {
+        coordinator: address,
+        first,
+        count: Math.min(perProcess, options.agents - first),
+        sessionsPerAgent: options.sessionsPerAgent,
+        teams: options.teams,
+      };
+      const worker = tracked(fork(WORKER_MAIN, [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+      workers.push(worker);
+      started.push(
+        new Promise<SimulatedAgent[]>((resolve, reject) => {
+          worker.once('exit', (code, signal) => reject(new Error(`fleet worker exited (${code ?? signal}) before its agents started`)));
+          worker.on('message', (report: WorkerReport) => {
+            if (report.type !== 'agents') return;
+            resolve(
+              report.agents.map(({ id, name }, agent) => ({
+                id,
+                name,
+                touch: (index, title) => send(worker, { type: 'touch', agent, index, title }),
+              })),
+            );
+          });
+        }),
+      );
+    }
+    const agents = (await Promise.all(started)).flat();
+    let requests = 0;
+    const statsOf = (worker: ChildProcess) =>
+      new Promise<LinkStats[]>((resolve, reject) => {
+        const request = ++requests;
+        const timer = setTimeout(() => reject(new Error('a fleet worker did not answer for its stats')), 10_000);
+        const onMessage = (report: WorkerReport) => {
+          if (report.type !== 'stats' || report.request !== request) return;
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          resolve(report.stats);
+        };
+        worker.on('message', onMessage);
+        send(worker, { type: 'stats', request });
+      });
+    return {
+      agents,
+      stats: async () => (await Promise.all(workers.map(statsOf))).flat(),
+      pids: workers.map((worker) => worker.pid!),
+      close: stop,
+    };
+  } catch (err) {
+    await Promise.all(workers.map(killAndWait));
+    throw err;
+  }
+}
+
+/** Resolves once `child` has exited (of its own accord or killed by someone else). */
+function killAndWaitGently(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => child.once('exit', () => resolve()));
 }

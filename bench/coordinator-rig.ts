@@ -19,6 +19,7 @@ import { createLogger } from '../services/common/logging.js';
 import { Arrivals } from './coordinator-arrivals.js';
 import { startFleet, type Fleet } from './coordinator-fleet.js';
 import { until } from './fixtures.js';
+import { killAndWait, stopAndWait, tracked } from './child-processes.js';
 
 export interface RigOptions {
   agents: number;
@@ -27,9 +28,42 @@ export interface RigOptions {
   /** Watch streams share this many connections. */
   watchChannels: number;
   teams: number;
+  /** Simulated agents per fleet worker process (default 250). */
+  agentsPerProcess?: number | undefined;
 }
 
 export const DEFAULT_RIG: RigOptions = { agents: 100, sessionsPerAgent: 100, watchers: 200, watchChannels: 4, teams: 10 };
+
+/**
+ * How long the rig waits for the whole fleet to be projected before giving up: a floor for
+ * small fleets, and time in proportion to the fleet (a 1,000-agent initial sync took ~20 s
+ * on this 2-core machine with the old single-process fleet; 120 ms an agent is six times that).
+ */
+export function fleetDeadlineMs(agents: number): number {
+  return Math.max(30_000, agents * 120);
+}
+
+/** A reconnect storm, as `CoordinatorRig.storm` measured it. */
+export interface StormResult {
+  /** SIGKILL until the new coordinator wrote its ready file. */
+  restartMs: number;
+  /** SIGKILL until every simulated agent's snapshot was applied again (NaN if some never were). */
+  recoveryMs: number;
+  /** Peak RSS of the new coordinator over the storm (VmHWM), and its RSS at the end. */
+  peakRssMb: number;
+  rssMb: number;
+  /** Simulated agents not back in the projection by the deadline. */
+  missing: number;
+  /** Sessions the projection serves once the storm is over (should be agents x sessions). */
+  sessions: number;
+  /** Simulated agents whose link the new coordinator never welcomed, by their own count. */
+  neverWelcomed: number;
+  /** Welcomes beyond one per agent during the storm: links that failed after their Welcome and redialled. */
+  relinks: number;
+  /** CPU seconds over the storm of the new coordinator, and of the fleet's workers together. */
+  coordinatorCpuS: number;
+  fleetCpuS: number;
+}
 
 export interface Memory {
   rssMb: number;
@@ -52,41 +86,74 @@ export interface CoordinatorRig {
   /** AddRepo or RemoveRepo on the unlinked agent; ms until its own WatchEvents subscriber has it. */
   directAgentWatch(): Promise<number>;
   memory(): Memory;
+  /** ms from starting the fleet until every simulated agent's snapshot was applied. */
+  syncMs: number;
+  /**
+   * The reconnect storm: SIGKILLs the coordinator, restarts it on the same data dir and
+   * port, and waits (up to `deadlineMs`) until every simulated agent is projected again.
+   * The rig's watchers are gone afterwards; `client` is replaced by one to the new process.
+   */
+  storm(deadlineMs?: number): Promise<StormResult>;
   close(): Promise<void>;
 }
 
 const COORDINATOR_MAIN = fileURLToPath(new URL('../services/coordinator/main.js', import.meta.url));
 
-function spawnCoordinator(dataDir: string): { child: ChildProcess; ready: Promise<string> } {
+function spawnCoordinator(
+  dataDir: string,
+  listen = '127.0.0.1:0',
+  readyTimeoutMs = 30_000,
+): { child: ChildProcess; ready: Promise<string> } {
   const readyFile = join(dataDir, 'ready');
-  const child = spawn(
-    process.execPath,
-    [
-      COORDINATOR_MAIN,
-      '--listen',
-      '127.0.0.1:0',
-      '--no-http',
-      '--data-dir',
-      dataDir,
-      '--ready-file',
-      readyFile,
-      '--log-level',
-      'warn',
-      // Generous: the bench measures throughput, not liveness under a starved event loop.
-      '--heartbeat',
-      '2s',
-      '--agent-grace',
-      '10s',
-      '--agent-ttl',
-      '60s',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+  rmSync(readyFile, { force: true });
+  // GROVE_BENCH_COORDINATOR_NODE_OPTIONS: node flags for the coordinator only (e.g. --cpu-prof).
+  const nodeFlags = (process.env.GROVE_BENCH_COORDINATOR_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child = tracked(
+    spawn(
+      process.execPath,
+      [
+        ...nodeFlags,
+        COORDINATOR_MAIN,
+        '--listen',
+        listen,
+        '--no-http',
+        '--data-dir',
+        dataDir,
+        '--ready-file',
+        readyFile,
+        '--log-level',
+        'warn',
+        // Generous: the bench measures throughput, not liveness under a starved event loop.
+        '--heartbeat',
+        '2s',
+        '--agent-grace',
+        '10s',
+        '--agent-ttl',
+        '60s',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
   );
   const ready = until(
-    () => (existsSync(readyFile) ? readFileSync(readyFile, 'utf8').split('\n')[0] || undefined : undefined),
+    () => {
+      if (child.exitCode !== null) throw new Error(`the coordinator exited (${child.exitCode}) before it was ready`);
+      return existsSync(readyFile) ? readFileSync(readyFile, 'utf8').split('\n')[0] || undefined : undefined;
+    },
     'the coordinator',
+    readyTimeoutMs,
   );
   return { child, ready };
+}
+
+/** User + system CPU seconds of a live process so far (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function readMemory(pid: number): Memory {
@@ -146,18 +213,46 @@ function repoToggler(client: AgentServiceClient, path: string) {
   };
 }
 
+/** Simulated agents (label sim=yes) whose snapshot the coordinator has applied. */
+async function projectedAgents(client: CoordinatorServiceClient): Promise<number> {
+  let synced = 0;
+  let pageToken = '';
+  do {
+    const page = await client.listAgents({ pageSize: 1000, pageToken, labelSelector: 'sim=yes' });
+    synced += page.agents.filter((a) => a.appliedRevision > 0).length;
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return synced;
+}
+
+/** Every session the coordinator serves, counted page by page. */
+async function countSessions(client: CoordinatorServiceClient): Promise<number> {
+  let count = 0;
+  let pageToken = '';
+  do {
+    const page = await client.listSessions({ pageSize: 1000, pageToken });
+    count += page.sessions.length;
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return count;
+}
+
 export async function startCoordinatorRig(options: RigOptions = DEFAULT_RIG): Promise<CoordinatorRig> {
   const root = mkdtempSync(join(tmpdir(), 'grove-bench-coordinator-'));
   const cleanups: Array<() => unknown> = [() => rmSync(root, { recursive: true, force: true })];
+  // Idempotent: each cleanup runs once, newest first, however often close is called.
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    for (let cleanup = cleanups.pop(); cleanup; cleanup = cleanups.pop()) await cleanup();
   };
   try {
-    const { child, ready } = spawnCoordinator(join(root, 'coordinator'));
-    cleanups.push(() => {
-      child.kill('SIGKILL');
-    });
-    const address = await ready;
+    const dataDir = join(root, 'coordinator');
+    const first = spawnCoordinator(dataDir);
+    let child = first.child;
+    // Whichever coordinator is running by then (the storm replaces it). Killed: its graceful
+    // shutdown logs every link's disconnect failing against the closed database. Asked to
+    // stop only when profiling, so it can write its profile.
+    cleanups.push(() => (process.env.GROVE_BENCH_COORDINATOR_NODE_OPTIONS ? stopAndWait(child) : killAndWait(child)));
+    const address = await first.ready;
     const channels: Channel[] = [];
     cleanups.push(() => channels.forEach((c) => c.close()));
     const connect = (target: string) => {
@@ -167,13 +262,15 @@ export async function startCoordinatorRig(options: RigOptions = DEFAULT_RIG): Pr
     };
     const client = createClient(CoordinatorServiceDefinition, connect(address));
 
+    const fleetStarted = performance.now();
     const fleet = await startFleet(address, options);
     cleanups.push(() => fleet.close());
-    await until(async () => {
-      const { agents } = await client.listAgents({ pageSize: 1000 });
-      const synced = agents.filter((a) => a.appliedRevision > 0).length;
-      return synced >= options.agents ? true : undefined;
-    }, 'every simulated agent to be projected');
+    await until(
+      async () => ((await projectedAgents(client)) >= options.agents ? true : undefined),
+      'every simulated agent to be projected',
+      fleetDeadlineMs(options.agents),
+    );
+    const syncMs = performance.now() - fleetStarted;
 
     // Two real agents: one linked (the whole path from a real change), one not (the floor).
     const log = createLogger({ level: 'silent' });
@@ -273,6 +370,50 @@ export async function startCoordinatorRig(options: RigOptions = DEFAULT_RIG): Pr
         return arrived! - sentAt;
       },
       memory: () => readMemory(child.pid!),
+      syncMs,
+      async storm(deadlineMs = fleetDeadlineMs(options.agents)) {
+        const port = new URL(`http://${address}`).port;
+        const before = await fleet.stats();
+        const fleetCpu = () => fleet.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+        const fleetCpuBefore = fleetCpu();
+        const killedAt = performance.now();
+        await killAndWait(child);
+        const next = spawnCoordinator(dataDir, `127.0.0.1:${port}`, deadlineMs);
+        child = next.child;
+        await next.ready;
+        const restartMs = performance.now() - killedAt;
+        // A fresh channel: the old one would wait out grpc-js's own reconnect backoff.
+        const fresh = createClient(CoordinatorServiceDefinition, connect(address));
+        rig.client = fresh;
+        let synced = 0;
+        let recoveryMs = Number.NaN;
+        while (performance.now() - killedAt < deadlineMs) {
+          synced = await projectedAgents(fresh).catch(() => synced);
+          if (synced >= options.agents) {
+            recoveryMs = performance.now() - killedAt;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const memory = readMemory(child.pid!);
+        const coordinatorCpuS = cpuSeconds(child.pid!);
+        const fleetCpuS = fleetCpu() - fleetCpuBefore;
+        const sessions = await countSessions(fresh);
+        const after = await fleet.stats();
+        const welcomes = after.reduce((sum, stats, i) => sum + stats.welcomes - before[i]!.welcomes, 0);
+        return {
+          restartMs,
+          recoveryMs,
+          peakRssMb: memory.peakRssMb,
+          rssMb: memory.rssMb,
+          missing: options.agents - synced,
+          sessions,
+          neverWelcomed: after.filter((stats, i) => stats.welcomes <= before[i]!.welcomes).length,
+          relinks: Math.max(0, welcomes - options.agents),
+          coordinatorCpuS,
+          fleetCpuS,
+        };
+      },
       close,
     };
     // Every watcher must be subscribed before anything is timed.

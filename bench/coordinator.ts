@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ListSessionsRequest } from '../gen/grove/coordinator/v1/coordinator_service.js';
 import type { Bench } from './bench-case.js';
 import { measureListHandler } from './coordinator-pages.js';
-import { DEFAULT_RIG, startCoordinatorRig, type CoordinatorRig, type Memory } from './coordinator-rig.js';
+import { DEFAULT_RIG, fleetDeadlineMs, startCoordinatorRig, type CoordinatorRig, type Memory, type RigOptions } from './coordinator-rig.js';
 import { percentile } from './stats.js';
 
 /**
@@ -117,9 +117,10 @@ function formatRows(rows: Row[]): string {
 /** The standalone run: fixed counts, absolute targets, memory; well under a minute. */
 export async function runCoordinatorBench(
   counts = { events: 300, realEvents: 100, pages: 200 },
+  rigOptions: RigOptions = DEFAULT_RIG,
 ): Promise<{ rows: Row[]; setupMs: number; totalMs: number }> {
   const started = performance.now();
-  const rig = await startCoordinatorRig();
+  const rig = await startCoordinatorRig(rigOptions);
   try {
     const loaded: Memory = rig.memory();
     const setupMs = performance.now() - started;
@@ -150,7 +151,7 @@ export async function runCoordinatorBench(
       }
     }
     const after = rig.memory();
-    const { agents, sessionsPerAgent, watchers } = DEFAULT_RIG;
+    const { agents, sessionsPerAgent, watchers } = rigOptions;
     const rows: Row[] = [
       latencyRow(`agent WatchEvents: AddRepo -> subscriber (floor)`, floor),
       latencyRow(`Watch: link event -> each of ${watchers} watchers`, propagation, { at: 'p99', ms: 20 }),
@@ -188,14 +189,19 @@ export async function runCoordinatorBench(
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
-  // Bounded: a wedged run must not hang CI.
+  const { values } = parseArgs({ options: { out: { type: 'string' }, agents: { type: 'string', default: String(DEFAULT_RIG.agents) } } });
+  const agents = Number(values.agents);
+  if (!Number.isInteger(agents) || agents <= 0) throw new Error(`--agents must be a positive integer, got "${values.agents}"`);
+  // Bounded, so a wedged run cannot hang CI, but in proportion to the fleet (its sync alone
+  // takes ~20 s at 1,000 agents). process.exit runs child-processes.ts's exit hook, which
+  // kills the coordinator and the fleet workers.
+  const limitMs = 60_000 + 2 * fleetDeadlineMs(agents);
   const guard = setTimeout(() => {
-    process.stderr.write('coordinator bench: over 60 s, giving up\n');
+    process.stderr.write(`coordinator bench: over ${limitMs / 1000} s, giving up\n`);
     process.exit(2);
-  }, 60_000);
+  }, limitMs);
   guard.unref();
-  const { rows, setupMs, totalMs } = await runCoordinatorBench();
+  const { rows, setupMs, totalMs } = await runCoordinatorBench(undefined, { ...DEFAULT_RIG, agents });
   process.stdout.write(`${formatRows(rows)}\n\nsetup ${(setupMs / 1000).toFixed(1)} s, total ${(totalMs / 1000).toFixed(1)} s\n`);
   if (values.out)
     writeFileSync(values.out, `${JSON.stringify({ time: new Date().toISOString(), node: process.version, rows }, null, 2)}\n`);

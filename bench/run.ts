@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Bench } from './bench-case.js';
+import type { Bench, FigureBench } from './bench-case.js';
 import { measureInterleaved } from './measure.js';
-import { formatReport, writeReport, type BenchReport, type ResultRow } from './report.js';
+import { formatFigures, formatReport, writeReport, type BenchReport, type Figure, type ResultRow } from './report.js';
 import { cliStartupBench } from './cli-startup.js';
 import { coordinatorBench } from './coordinator.js';
+import { coordinatorFleetBench } from './coordinator-scale.js';
 import { jobDrainBench, jobSubmitBench } from './jobs.js';
 import { landBench } from './land.js';
 import { recoveryBench } from './recovery.js';
@@ -30,6 +31,9 @@ const BENCHES: readonly Bench[] = [
   webLatencyBench,
 ];
 
+/** Benchmarks of absolute figures at two sizes (run after the others: the fleet is the heaviest). */
+const FIGURE_BENCHES: readonly FigureBench[] = [coordinatorFleetBench];
+
 // Compiled to dist/bench/run.js: results go to bench/results/ at the repository root.
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 
@@ -44,7 +48,11 @@ const { values } = parseArgs({
   },
 });
 const chosen = values.only ? BENCHES.filter((b) => b.name === values.only) : BENCHES;
-if (chosen.length === 0) throw new Error(`--only ${values.only}: no such benchmark (${BENCHES.map((b) => b.name).join(', ')})`);
+const chosenFigures = values.only ? FIGURE_BENCHES.filter((b) => b.name === values.only) : FIGURE_BENCHES;
+if (chosen.length + chosenFigures.length === 0) {
+  const names = [...BENCHES, ...FIGURE_BENCHES].map((b) => b.name).join(', ');
+  throw new Error(`--only ${values.only}: no such benchmark (${names})`);
+}
 function positiveInteger(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${text}"`);
@@ -80,13 +88,20 @@ for (const bench of chosen) {
   }
 }
 
+const figures: Figure[] = [];
+for (const bench of chosenFigures) figures.push(...(await bench.figures()));
+
 const report: BenchReport = {
   time: new Date().toISOString(),
   node: process.version,
   platform: `${process.platform}-${process.arch}`,
   calls: options.calls,
   rows,
+  ...(figures.length > 0 ? { figures } : {}),
 };
 writeReport(values.out, report);
 // A MISS is information for people, not a failure: the exit status stays 0 either way.
-process.stdout.write(`${formatReport(report)}\n\nresults written to ${values.out}\n`);
+const tables = [rows.length > 0 ? formatReport(report) : '', figures.length > 0 ? formatFigures(figures) : ''].filter(Boolean);
+process.stdout.write(`${tables.join('\n\n')}\n\nresults written to ${values.out}\n`);
+// Nothing a bench started may outlive it (child-processes.ts kills what is left on exit).
+process.exit(0);

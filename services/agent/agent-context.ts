@@ -26,6 +26,21 @@ export interface LinkStatus {
   welcomes: number;
 }
 
+// Least healthy first: a summary of several links reports the one that needs attention.
+const HEALTH_ORDER: LinkStatus['state'][] = ['failing', 'connecting', 'connected', 'disabled'];
+
+/** All links as one: every address, the least healthy state and its error (disabled when none). */
+export function summarizeLinks(links: LinkStatus[]): LinkStatus {
+  if (links.length === 0) return { coordinator: '', state: 'disabled', lastError: '', welcomes: 0 };
+  const worst = [...links].sort((a, b) => HEALTH_ORDER.indexOf(a.state) - HEALTH_ORDER.indexOf(b.state))[0]!;
+  return {
+    coordinator: links.map((link) => link.coordinator).join(','),
+    state: worst.state,
+    lastError: worst.lastError,
+    welcomes: links.reduce((sum, link) => sum + link.welcomes, 0),
+  };
+}
+
 /** The services one agent process is made of, handed to handlers and the link. */
 export interface AgentContext {
   identity: AgentIdentity;
@@ -42,8 +57,8 @@ export interface AgentContext {
   syncs: SyncService;
   /** --max-running-tasks (0: no bound): told to the coordinator, which skips a full agent. */
   maxRunningTasks: number;
-  /** Updated by the link as it connects, is welcomed and fails. */
-  link: LinkStatus;
+  /** One per coordinator (--coordinator A,B), each updated by its link as it connects, is welcomed and fails. */
+  links: LinkStatus[];
   /** Everything the agent owns at one revision. */
   snapshot(): Promise<Snapshot>;
   /** Aborted when the agent begins shutting down: long streams end on it. */

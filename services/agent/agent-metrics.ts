@@ -14,7 +14,7 @@ type Row = Record<string, string | number>;
  * scraped: a scrape is a few grouped counts, and there is nothing to keep in step. This is a
  * read model over every table, like the snapshot; it never writes.
  */
-export function createAgentMetrics(store: Store, link: LinkStatus): Registry {
+export function createAgentMetrics(store: Store, links: LinkStatus[]): Registry {
   const registry = createMetricsRegistry(AGENT_METRICS_PREFIX);
   const grouped = (sql: string): Promise<Row[]> => store.read().execute<Row[]>(sql);
   const fromRows = (gauge: Gauge, rows: Row[], labels: string[]) => {
@@ -89,11 +89,12 @@ export function createAgentMetrics(store: Store, link: LinkStatus): Registry {
   });
   new Gauge({
     name: `${AGENT_METRICS_PREFIX}_link_state`,
-    help: 'The coordinator link: 1 for its current state',
+    help: 'Coordinator links in each state (one per --coordinator address; disabled 1 when none)',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      for (const state of LINK_STATES) this.set({ state }, link.state === state ? 1 : 0);
+      const states = links.length > 0 ? links.map((link) => link.state) : ['disabled'];
+      for (const state of LINK_STATES) this.set({ state }, states.filter((s) => s === state).length);
     },
   });
   new Counter({
@@ -102,7 +103,7 @@ export function createAgentMetrics(store: Store, link: LinkStatus): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(link.welcomes);
+      this.inc(links.reduce((sum, link) => sum + link.welcomes, 0));
     },
   });
   return registry;

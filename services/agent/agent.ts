@@ -43,6 +43,7 @@ export interface AgentOptions {
   worktreeRoot?: string | undefined;
   /** Start even when the database knows none of the worktrees under the root (they become orphans). */
   acceptUnknownWorktrees?: boolean | undefined;
+  /** HOST:PORT of the coordinator, or of each replica comma-separated (`A,B`): one link to each. */
   coordinator?: string | undefined;
   name?: string | undefined;
   labels?: Record<string, string> | undefined;
@@ -200,6 +201,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     concurrency: options.jobConcurrency,
     isWorking: (sessionId) => TaskReads.isWorking(store.read(), sessionId),
   });
+  const coordinators = coordinatorAddresses(options.coordinator);
   const context: AgentContext = {
     identity,
     worktreeRoot: realRoot,
@@ -218,7 +220,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     jobs,
     syncs,
     maxRunningTasks: options.maxRunningTasks ?? 0,
-    link: { coordinator: options.coordinator ?? '', state: options.coordinator ? 'connecting' : 'disabled', lastError: '', welcomes: 0 },
+    links: coordinators.map((coordinator) => ({ coordinator, state: 'connecting', lastError: '', welcomes: 0 })),
     snapshot: () => takeSnapshot(store),
     shutdown: shutdown.signal,
   };
@@ -244,7 +246,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
   retryTimer.unref();
   const syncTimer = setInterval(() => void syncs.probeAll(), options.syncProbeMs ?? DEFAULT_SYNC_PROBE_MS);
   syncTimer.unref();
-  const metrics = createAgentMetrics(store, context.link);
+  const metrics = createAgentMetrics(store, context.links);
   const server = await startGrpcServer({
     listen: options.listen,
     log,
@@ -255,17 +257,17 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
     serviceNames: [AgentServiceDefinition.fullName],
     register: (s) => s.add(AgentServiceDefinition, createAgentServiceImpl(context)),
   });
-  let link: RunningLink | undefined;
-  if (options.coordinator) {
-    link = startLink({
-      coordinator: options.coordinator,
+  const links: RunningLink[] = context.links.map((status) =>
+    startLink({
+      coordinator: status.coordinator,
+      status,
       token: options.token,
       caFile: options.coordinatorCaFile,
       context,
       heartbeatMs: options.heartbeatMs,
-      log: options.log.child({ component: 'link' }),
-    });
-  }
+      log: options.log.child({ component: 'link', ...(context.links.length > 1 ? { coordinator: status.coordinator } : {}) }),
+    }),
+  );
   // Where tasks reach this agent now (`grove signal`): it moves with the port across restarts.
   writeFileAtomically(join(dataDir, 'address'), server.address);
   const http = options.metrics
@@ -276,7 +278,7 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
         tls: options.tls,
         routes: { '/metrics': metricsRoute(metrics) },
       }).catch(async (err: unknown) => {
-        await link?.close();
+        await Promise.all(links.map((link) => link.close()));
         await server.close();
         throw err;
       })
@@ -297,11 +299,16 @@ async function startLocked(options: AgentOptions, dataDir: string): Promise<Runn
       await tasks.stop();
       await jobs.stop();
       shutdown.abort();
-      await link?.close();
+      await Promise.all(links.map((link) => link.close()));
       await http?.close();
       await server.close();
       await orm.close();
       log.info('agent stopped');
     },
   };
+}
+
+/** `--coordinator A,B`: each replica once, in the order given. */
+export function coordinatorAddresses(flag: string | undefined): string[] {
+  return [...new Set((flag ?? '').split(',').map((address) => address.trim()))].filter((address) => address !== '');
 }

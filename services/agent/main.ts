@@ -12,7 +12,7 @@ import {
   serveUntilSignalled,
   parseServeFlags,
 } from '../common/serve-flags.js';
-import { startAgent } from './agent.js';
+import { coordinatorAddresses, startAgent } from './agent.js';
 import { parsePortRange, type PortPlan } from './domain/port-blocks.js';
 import { hostOf, isLoopbackHost } from '../common/loopback.js';
 
@@ -22,7 +22,8 @@ export const AGENT_SERVE_USAGE = `grove agent serve [options]
   --worktree-root DIR       where session worktrees go (default DATA_DIR/worktrees)
   --accept-unknown-worktrees  start although the database knows none of Grove's worktrees
                             under the root (a lost database); they are kept as orphans
-  --coordinator HOST:PORT   dial out to this coordinator and hold a link to it
+  --coordinator HOST:PORT   dial out to this coordinator and hold a link to it; replicas on one
+                            database: HOST:PORT,HOST:PORT (a link to each)
   --name NAME               agent name shown by the coordinator (default: host name)
   --labels k=v,...          labels for routing by selector
   --token-file FILE         shared bearer token required from clients and sent on the link
@@ -94,10 +95,12 @@ function portPlan(range: string | undefined, perSession: string | undefined): Po
 
 /** A link to another machine without TLS is a choice to make out loud, not a default. */
 function plaintextLinkChecked(coordinator: string | undefined, caFile: string | undefined, allowed: boolean): string | undefined {
-  if (coordinator && !caFile && !allowed && !isLoopbackHost(hostOf(coordinator))) {
-    throw new Error(
-      `--coordinator ${coordinator} is not on this machine: give --coordinator-ca to verify it over TLS, or --allow-plaintext-link`,
-    );
+  for (const address of coordinatorAddresses(coordinator)) {
+    if (!caFile && !allowed && !isLoopbackHost(hostOf(address))) {
+      throw new Error(
+        `--coordinator ${address} is not on this machine: give --coordinator-ca to verify it over TLS, or --allow-plaintext-link`,
+      );
+    }
   }
   return caFile;
 }

@@ -3,7 +3,7 @@ import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/g
 import { delay, isAbortError } from 'abort-controller-x';
 import { ClientError, Status } from 'nice-grpc';
 import type { Logger } from '../../common/logging.js';
-import type { AgentContext } from '../agent-context.js';
+import type { AgentContext, LinkStatus } from '../agent-context.js';
 import { createAgentServiceImpl } from '../rpc/agent-service.js';
 import { backoffDelay, LINK_BACKOFF } from './backoff.js';
 import { createCommandDispatcher } from './command-dispatch.js';
@@ -17,6 +17,8 @@ export interface LinkOptions {
   /** CA to verify the coordinator's TLS certificate; plaintext when absent. */
   caFile?: string | undefined;
   context: AgentContext;
+  /** This link's entry in `context.links`: updated as it connects, is welcomed and fails. */
+  status: LinkStatus;
   heartbeatMs?: number | undefined;
   log: Logger;
 }
@@ -27,7 +29,8 @@ export interface RunningLink {
 }
 
 /**
- * Holds the agent's link to the coordinator for the agent's whole life: dials, and whenever
+ * Holds the agent's link to one coordinator for the agent's whole life (an agent linked to
+ * several replicas runs one of these per replica, each independent of the others): dials, and whenever
  * the link fails or the coordinator ends it, redials with exponential backoff and full
  * jitter. The backoff resets once a coordinator welcomes us, so a coordinator restart is
  * followed by a quick rejoin. Stops on `close()` or when the agent shuts down.
@@ -66,7 +69,7 @@ export function startLink(options: LinkOptions): RunningLink {
             log,
             onWelcome: () => {
               welcomedAt = Date.now();
-              const link = options.context.link;
+              const link = options.status;
               Object.assign(link, { state: 'connected', lastError: '', welcomes: link.welcomes + 1 });
             },
           },
@@ -75,7 +78,7 @@ export function startLink(options: LinkOptions): RunningLink {
       } catch (err) {
         error = err;
       }
-      Object.assign(options.context.link, { state: 'failing', lastError: describeLinkFailure(error) });
+      Object.assign(options.status, { state: 'failing', lastError: describeLinkFailure(error) });
       if (signal.aborted) break;
       // Only a link that stayed up a while resets the backoff: one that fails right after its
       // Welcome (a snapshot too large, a coordinator crashing on it) must not redial hot.

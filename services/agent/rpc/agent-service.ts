@@ -4,7 +4,8 @@ import type { CallContext } from 'nice-grpc-common';
 import { AgentServiceDefinition, LinkState, type AgentServiceImplementation } from '../../../gen/grove/agent/v1/agent_service.js';
 import { invalidArgument } from '../../common/errors.js';
 import { withUnimplemented } from '../../common/unimplemented.js';
-import type { LinkStatus } from '../agent-context.js';
+import { summarizeLinks, type AgentContext, type LinkStatus } from '../agent-context.js';
+import { agentCapabilityOf } from './capabilities.js';
 
 const LINK_STATES: Record<LinkStatus['state'], LinkState> = {
   disabled: LinkState.LINK_STATE_DISABLED,
@@ -12,8 +13,8 @@ const LINK_STATES: Record<LinkStatus['state'], LinkState> = {
   connected: LinkState.LINK_STATE_CONNECTED,
   failing: LinkState.LINK_STATE_FAILING,
 };
-import type { AgentContext } from '../agent-context.js';
-import { agentCapabilityOf } from './capabilities.js';
+
+const linkInfo = (link: LinkStatus) => ({ coordinator: link.coordinator, state: LINK_STATES[link.state], lastError: link.lastError });
 
 /**
  * Thin handlers: validate, call the owning service, map to proto. Streams end when the
@@ -31,7 +32,8 @@ export function createAgentServiceImpl(ctx: AgentContext): AgentServiceImplement
         revision: newest,
         oldestRevision: oldest,
         worktreeRoot: ctx.worktreeRoot,
-        link: { coordinator: ctx.link.coordinator, state: LINK_STATES[ctx.link.state], lastError: ctx.link.lastError },
+        link: linkInfo(summarizeLinks(ctx.links)),
+        links: ctx.links.map(linkInfo),
         maxRunningTasks: ctx.maxRunningTasks,
         ...(await TaskReads.load(ctx.store.read())),
         freeDiskBytes: freeBytes(ctx.worktreeRoot),
