@@ -5,7 +5,7 @@ GEN_STAMP := gen/descriptors.binpb
 PROTO_SRC := $(shell find proto -name '*.proto') buf.yaml buf.gen.yaml
 BUILD_STAMP := dist/.built
 
-.PHONY: all deps proto build test demo bench clean lint fuzz browser
+.PHONY: all deps proto build test demo bench clean lint fuzz browser postgres
 
 all: build
 
@@ -57,6 +57,16 @@ $(PY_GRPC):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-grpcio python3-protobuf
 
+# The coordinator-replica tests run a real PostgreSQL server: Debian's, installed when absent
+# (the tests start a throwaway cluster of their own under a temp directory; see README).
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgres:
+ifeq ($(PG_INITDB),)
+	@command -v apt-get >/dev/null || { echo "make test needs PostgreSQL's server (Debian: apt-get install postgresql), or GROVE_TEST_POSTGRES_URL"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+endif
+
 # Habits: proto lint, ESLint (no floating promises, no import cycles) and Prettier.
 lint: $(GEN_STAMP)
 	npx buf lint
@@ -65,7 +75,7 @@ lint: $(GEN_STAMP)
 
 # The JSON results feed one plain summary line for CI logs; vitest's exit code is kept.
 # Tests are type-checked too (vitest itself only strips types).
-test: build lint $(CHROMIUM) $(PY_GRPC)
+test: build lint $(CHROMIUM) $(PY_GRPC) $(if $(GROVE_TEST_POSTGRES_URL),,postgres)
 	npx tsc -p tsconfig.test.json
 	@mkdir -p .grove
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.grove/vitest-results.json; \

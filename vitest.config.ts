@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 90_000,
     reporters: ['default'],
+    // One real PostgreSQL server for the run (the coordinator-replica tests).
+    globalSetup: ['test/global-postgres.ts'],
   },
 });

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { agentClient } from './helpers/grpc.js';
 import { makeRepo } from './helpers/git-repo.js';
 import { AGENT_MAIN, CLI, COORDINATOR_MAIN, startAgentProcess, startCoordinatorProcess } from './helpers/processes.js';
+import { freePort as freeLoopbackPort } from './helpers/free-port.js';
 import { tempDir } from './helpers/temp.js';
 
 /** Runs an entry point to its end; a service that cannot start must exit by itself. */
@@ -86,6 +87,21 @@ describe('a service that cannot start says why in one line and exits', () => {
         `^grove agent: cannot open the database ${join(dataDir, 'agent.sqlite').replace(/[/.]/g, '\\$&')}: it is not a SQLite database`,
       ),
     );
+  });
+
+  it('a --db that is not a postgresql:// URL is a usage error; an unreachable one exits 1 without its password', async () => {
+    const dataDir = join(tmp.path, 'db-flag');
+    const wrong = await runToExit(COORDINATOR_MAIN, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--db', 'mysql://x/y']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.lastLine).toMatch(/--db takes a postgresql:\/\/ URL, not "mysql:\/\/x\/y"/);
+    const closed = await freeLoopbackPort();
+    const url = `postgresql://grove:hunter2@127.0.0.1:${closed}/grove`;
+    const away = await runToExit(COORDINATOR_MAIN, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--no-http', '--db', url]);
+    expect(away.code).toBe(1);
+    expect(away.lastLine).toMatch(
+      new RegExp(`^grove coordinator: cannot open the database postgresql://grove:\\*\\*\\*@127.0.0.1:${closed}/grove: `),
+    );
+    expect(away.lastLine).not.toContain('hunter2');
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { ConnectionException } from '@mikro-orm/core';
 import { isAbortError } from 'abort-controller-x';
 import { Status, ServerError, type CallContext } from 'nice-grpc-common';
 import { GroveError, REASON_TRAILER } from './errors.js';
@@ -37,8 +38,23 @@ const STORAGE_FAILURES: Record<string, WireFailure> = {
   ENOSPC: { code: Status.RESOURCE_EXHAUSTED, reason: 'DISK_FULL', message: 'no space left on the device; free space and retry' },
 };
 
+// A coordinator's PostgreSQL away (restarting, unreachable, out of connections): worth a retry.
+const DATABASE_AWAY: WireFailure = {
+  code: Status.UNAVAILABLE,
+  reason: 'STORAGE_UNAVAILABLE',
+  message: 'the database cannot be reached now; retry',
+};
+// PostgreSQL's SQLSTATEs for connection trouble (class 08), shutdown (57P0x), no free slots.
+const DATABASE_AWAY_CODES = /^(08\d{3}|57P0[1-3]|53300)$/;
+
 function storageFailure(err: unknown): WireFailure | undefined {
+  if (err instanceof ConnectionException) return DATABASE_AWAY;
   const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && DATABASE_AWAY_CODES.test(code)) return DATABASE_AWAY;
+  // The driver's own dial failing (the server down or unreachable). Handlers dial nothing else:
+  // calls to agents go over their links.
+  const syscall = (err as { syscall?: unknown } | null)?.syscall;
+  if (syscall === 'connect' || syscall === 'getaddrinfo') return DATABASE_AWAY;
   if (typeof code === 'string' && STORAGE_FAILURES[code]) return STORAGE_FAILURES[code];
   // The sqlite3 driver puts the code in the message ("SQLITE_FULL: database or disk is full").
   const message = String((err as Error | null)?.message ?? '');

@@ -16,6 +16,17 @@ export interface SqliteOrmOptions {
 
 type RawConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
 
+/** How every service runs its committed migrations: each in a transaction, all or nothing. */
+export function migrationSettings(migrations: MigrationObject[]) {
+  return { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, silent: true };
+}
+
+/** Brings the schema up to date; logs what ran. */
+export async function migrate(orm: Pick<MikroORM, 'getMigrator'>, log: Logger): Promise<void> {
+  const executed = await orm.getMigrator().up();
+  if (executed.length > 0) log.info({ migrations: executed.map((m) => m.name) }, 'database migrated');
+}
+
 /**
  * Opens (creating if needed) a service's SQLite database and brings its schema up to date
  * with the committed migrations: WAL, foreign keys on, fsync on commit (state that protects
@@ -53,17 +64,8 @@ async function openAndMigrate(options: SqliteOrmOptions): Promise<MikroORM> {
         );
       },
     },
-    migrations: {
-      migrationsList: options.migrations,
-      transactional: true,
-      allOrNothing: true,
-      snapshot: false,
-      silent: true,
-    },
+    migrations: migrationSettings(options.migrations),
   });
-  const executed = await orm.getMigrator().up();
-  if (executed.length > 0) {
-    options.log.info({ migrations: executed.map((m) => m.name) }, 'database migrated');
-  }
+  await migrate(orm, options.log);
   return orm;
 }

@@ -20,6 +20,7 @@ import { toAgentProto, toEventView } from './rpc/views.js';
 import { CommandAudit } from './store/command-audit.js';
 import { nextGeneration, revisionBase } from './store/generation.js';
 import { initOrm } from './store/orm.js';
+import { redactedUrl } from './store/postgres-orm.js';
 import { startHoldingDataDir } from '../common/data-dir-lock.js';
 import { startWebServer } from './web/web-server.js';
 import { writeFileAtomically } from '../common/ready.js';
@@ -31,6 +32,8 @@ import { WebhookOutbox, type WebhookSettings } from './webhooks/webhook-outbox.j
 export interface CoordinatorOptions {
   listen: string;
   dataDir: string;
+  /** A postgresql:// URL: the records live there (shared by replicas) instead of SQLite in `dataDir`. */
+  dbUrl?: string | undefined;
   /** Bearer token required from agents' links and from clients. */
   token?: string | undefined;
   tls?: TlsFiles | undefined;
@@ -94,7 +97,7 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
     // Heartbeats slower than the grace period would flap every idle agent to DISCONNECTED.
     throw new Error('--heartbeat must be shorter than --agent-grace');
   }
-  const orm = await initOrm(dataDir, options.log.child({ component: 'store' }));
+  const orm = await initOrm(dataDir, options.log.child({ component: 'store' }), options.dbUrl);
   const registry = await AgentRegistry.load(orm, options.log.child({ component: 'registry' }));
   const generation = await nextGeneration(orm);
   const links = new LinkHub(new CommandAudit(orm, options.log.child({ component: 'audit' })), options.log.child({ component: 'commands' }));
@@ -232,7 +235,16 @@ async function startLocked(options: CoordinatorOptions, dataDir: string): Promis
   if (http) writeFileAtomically(join(dataDir, 'http-address'), `${http.address}\n`);
   webhooks.start();
   log.info(
-    { address: server.address, http: http?.address, dataDir, generation, heartbeatMs, watchBuffer, ...policy },
+    {
+      address: server.address,
+      http: http?.address,
+      dataDir,
+      db: options.dbUrl ? redactedUrl(options.dbUrl) : 'sqlite',
+      generation,
+      heartbeatMs,
+      watchBuffer,
+      ...policy,
+    },
     'coordinator serving',
   );
   return {

@@ -12,12 +12,16 @@ import {
 } from '../common/serve-flags.js';
 import { hostOf, isLoopbackHost } from '../common/loopback.js';
 import { startCoordinator } from './coordinator.js';
+import { checkDbUrl } from './store/orm.js';
 import { parseNotificationTypes } from './webhooks/notifications.js';
 import { checkWebhookUrl, type WebhookSettings } from './webhooks/webhook-outbox.js';
 
 export const COORDINATOR_SERVE_USAGE = `grove coordinator serve [options]
   --listen HOST:PORT        address to bind (default 127.0.0.1:7421; port 0 picks a free one)
   --data-dir DIR            agent registry and command audit (default .grove/coordinator)
+  --db postgresql://USER@HOST:PORT/DB  keep them in PostgreSQL instead of SQLite in DATA_DIR:
+                            replicas on one database share groups and the webhook outbox (agents
+                            link to each: --coordinator A,B). Password in PGPASSWORD or ~/.pgpass
   --token-file FILE         shared bearer token required from agents and clients
   --tls-cert FILE --tls-key FILE   serve TLS
   --agent-grace DURATION    a link silent this long stops counting as CONNECTED (default 6s)
@@ -80,6 +84,7 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
         ...COMMON_SERVE_OPTIONS,
         listen: { type: 'string', default: '127.0.0.1:7421' },
         'data-dir': { type: 'string', default: '.grove/coordinator' },
+        db: { type: 'string' },
         'agent-grace': { type: 'string' },
         'agent-ttl': { type: 'string' },
         heartbeat: { type: 'string' },
@@ -101,6 +106,7 @@ export async function serveCoordinator(argv: string[]): Promise<void> {
       options: {
         listen: values.listen,
         dataDir: values['data-dir'],
+        dbUrl: values.db === undefined ? undefined : checkDbUrl(values.db),
         ...securityFromFlags(values),
         agentGraceMs: optionalDuration(values['agent-grace']),
         agentTtlMs: optionalDuration(values['agent-ttl']),

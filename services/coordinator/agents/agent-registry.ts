@@ -1,7 +1,7 @@
 import type { Hello } from '../../../gen/grove/link/v1/link.js';
 import type { Logger } from '../../common/logging.js';
 import { AgentSchema, type AgentRow } from '../store/entities.js';
-import type { CoordinatorOrm } from '../store/orm.js';
+import { dialectOf, type CoordinatorOrm, type SqlDialect } from '../store/orm.js';
 
 /** What the coordinator remembers about an agent, link or no link. */
 export interface AgentRecord {
@@ -35,27 +35,31 @@ const FLUSH_BATCH = 200;
 /**
  * One statement for many agents' last_seen: a fleet heartbeats every agent every second, and
  * an ORM update per row would keep the event loop busy for tens of milliseconds each flush.
- * Dates are stored as epoch milliseconds, as MikroORM stores them on SQLite.
+ * SQLite keeps dates as epoch milliseconds (as MikroORM stores them there); PostgreSQL takes
+ * a timestamptz.
  */
-function lastSeenUpdate(rows: Array<{ id: string; lastSeen: Date }>): [string, unknown[], 'run'] {
-  const cases = rows.map(() => 'when ? then ?').join(' ');
+function lastSeenUpdate(rows: Array<{ id: string; lastSeen: Date }>, dialect: SqlDialect): [string, unknown[], 'run'] {
+  const value = dialect === 'sqlite' ? '?' : 'cast(? as timestamptz)';
+  const cases = rows.map(() => `when ? then ${value}`).join(' ');
   const ids = rows.map(() => '?').join(', ');
+  const time = (date: Date) => (dialect === 'sqlite' ? date.getTime() : date.toISOString());
   return [
     `update agent set last_seen = case id ${cases} end where id in (${ids})`,
-    [...rows.flatMap((row) => [row.id, row.lastSeen.getTime()]), ...rows.map((row) => row.id)],
+    [...rows.flatMap((row) => [row.id, time(row.lastSeen)]), ...rows.map((row) => row.id)],
     'run',
   ];
 }
 
 /**
- * The agent registry: every agent that ever said Hello, in memory for reads and in SQLite so
- * it survives restarts. Liveness (is a link open?) is not stored: the link hub knows it.
+ * The agent registry: every agent that ever said Hello, in memory for reads and in the database
+ * so it survives restarts. Liveness (is a link open?) is not stored: the link hub knows it.
  */
 export class AgentRegistry {
   private readonly records = new Map<string, AgentRecord>();
   private readonly unflushed = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     private readonly orm: CoordinatorOrm,
@@ -148,6 +152,9 @@ export class AgentRegistry {
     if (!record) return;
     record.disconnectedAt = now;
     record.linkEnded = why;
+    // Links that end after close() (the coordinator shutting down under them) are not written:
+    // the database may be closed by then, and a row left "connected" reads as a crash did.
+    if (this.closed) return;
     this.unflushed.delete(agentId);
     await this.orm.em.fork().nativeUpdate(AgentSchema, { id: agentId }, { lastSeen: record.lastSeen, disconnectedAt: now });
   }
@@ -165,7 +172,7 @@ export class AgentRegistry {
             const record = this.records.get(id);
             return record ? [{ id, lastSeen: record.lastSeen }] : [];
           });
-          if (batch.length > 0) await this.orm.em.fork().execute(...lastSeenUpdate(batch));
+          if (batch.length > 0) await this.orm.em.fork().execute(...lastSeenUpdate(batch, dialectOf(this.orm)));
         }
       } catch (err) {
         this.log.error({ err, agents: ids.length }, 'could not record last-seen times');
@@ -177,6 +184,7 @@ export class AgentRegistry {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.closed = true;
     await this.flush();
   }
 }

@@ -88,6 +88,9 @@ export const WebhookOutboxSchema = defineEntity({
     nextAttemptAt: p.datetime(),
     deliveredAt: p.datetime().nullable(),
     lastError: p.string(),
+    /** The replica delivering it now ('' for none): a lease, so replicas never POST it at once. */
+    leaseOwner: p.string(),
+    leaseUntil: p.datetime().nullable(),
   },
 });
 export type WebhookOutboxRow = InferEntity<typeof WebhookOutboxSchema>;

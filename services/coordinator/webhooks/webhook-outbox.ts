@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from '../../common/logging.js';
 import { WebhookOutboxSchema, type WebhookOutboxRow } from '../store/entities.js';
 import type { CoordinatorOrm } from '../store/orm.js';
@@ -22,6 +22,9 @@ const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 const POLL_MS = 500;
 const BATCH = 32;
+// Longer than any attempt (ATTEMPT_TIMEOUT_MS) and its bookkeeping: a replica that dies
+// mid-POST holds a row at most this long before another one sends it.
+const LEASE_MS = 3 * ATTEMPT_TIMEOUT_MS;
 
 /** Pure: how long to wait after the `attempts`-th failed attempt: 1 s, doubling, capped. */
 export function retryDelayMs(attempts: number, maxMs: number): number {
@@ -55,6 +58,9 @@ export function checkWebhookUrl(text: string): string {
  * coordinator restarts, with backoff, in order per receiver. Delivery is at least once: a
  * crash between the receiver's answer and its row being marked sends it again, with the
  * same `X-Grove-Delivery` id for the receiver to drop.
+ *
+ * Replicas on one PostgreSQL share the outbox: each writes the same notification id (kept
+ * once), and a row is POSTed only by the replica that leased it with a compare-and-swap.
  */
 export class WebhookOutbox {
   private writing: Promise<void> = Promise.resolve();
@@ -62,6 +68,8 @@ export class WebhookOutbox {
   private delivering: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private readonly maxBackoffMs: number;
+  /** Who holds a lease: this process, among replicas. */
+  private readonly leaseOwner = randomUUID();
 
   constructor(
     private readonly orm: CoordinatorOrm,
@@ -104,6 +112,8 @@ export class WebhookOutbox {
       nextAttemptAt: now,
       deliveredAt: null,
       lastError: '',
+      leaseOwner: '',
+      leaseUntil: null,
     }));
     await this.orm.em.fork().createQueryBuilder(WebhookOutboxSchema).insert(rows).onConflict(['notificationId', 'url']).ignore().execute();
   }
@@ -136,8 +146,31 @@ export class WebhookOutbox {
     for (const row of due) {
       if (this.stopping.signal.aborted) return;
       if (blocked.has(row.url)) continue;
-      if (row.nextAttemptAt.getTime() > now || !(await this.attempt(row))) blocked.add(row.url);
+      if (row.nextAttemptAt.getTime() > now) {
+        blocked.add(row.url);
+        continue;
+      }
+      const leased = await this.lease(row);
+      if (!leased || !(await this.attempt(leased))) blocked.add(row.url);
     }
+  }
+
+  /**
+   * Claims the row for one attempt, unless it was delivered, is leased by another replica, or
+   * was put off meanwhile (the read above may be stale): a compare-and-swap on the row.
+   * Answers the row as it is now (another replica may have counted attempts), or nothing.
+   */
+  private async lease(row: WebhookOutboxRow): Promise<WebhookOutboxRow | undefined> {
+    const now = new Date();
+    const claimed = await this.orm.em
+      .fork()
+      .nativeUpdate(
+        WebhookOutboxSchema,
+        { id: row.id, deliveredAt: null, nextAttemptAt: { $lte: now }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+        { leaseOwner: this.leaseOwner, leaseUntil: new Date(now.getTime() + LEASE_MS) },
+      );
+    if (claimed !== 1) return undefined;
+    return (await this.orm.em.fork().findOne(WebhookOutboxSchema, { id: row.id })) ?? undefined;
   }
 
   /** One POST; answers whether the receiver acknowledged it. */
@@ -162,25 +195,44 @@ export class WebhookOutbox {
       if (response.status >= 200 && response.status < 300) {
         await this.orm.em
           .fork()
-          .nativeUpdate(WebhookOutboxSchema, { id: row.id }, { deliveredAt: new Date(), attempts: row.attempts + 1, lastError: '' });
+          .nativeUpdate(
+            WebhookOutboxSchema,
+            { id: row.id },
+            { deliveredAt: new Date(), attempts: row.attempts + 1, lastError: '', leaseOwner: '', leaseUntil: null },
+          );
         this.log.info({ notification: row.notificationId, url: row.url, type: row.type }, 'webhook delivered');
         return true;
       }
       failure = `answered ${response.status}`;
     } catch (err) {
-      if (this.stopping.signal.aborted) return false; // shutting down: tried again after the restart
+      if (this.stopping.signal.aborted) {
+        // Shutting down: tried again after the restart, or by another replica now.
+        await this.release(row);
+        return false;
+      }
       failure = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
     }
     const attempts = row.attempts + 1;
     const delay = retryDelayMs(attempts, this.maxBackoffMs);
     await this.orm.em
       .fork()
-      .nativeUpdate(WebhookOutboxSchema, { id: row.id }, { attempts, lastError: failure, nextAttemptAt: new Date(Date.now() + delay) });
+      .nativeUpdate(
+        WebhookOutboxSchema,
+        { id: row.id },
+        { attempts, lastError: failure, nextAttemptAt: new Date(Date.now() + delay), leaseOwner: '', leaseUntil: null },
+      );
     this.log.warn(
       { notification: row.notificationId, url: row.url, attempts, retryInMs: delay, why: failure },
       'webhook not delivered; will retry',
     );
     return false;
+  }
+
+  private async release(row: WebhookOutboxRow): Promise<void> {
+    await this.orm.em
+      .fork()
+      .nativeUpdate(WebhookOutboxSchema, { id: row.id, leaseOwner: this.leaseOwner }, { leaseOwner: '', leaseUntil: null })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not release a webhook lease; it runs out by itself'));
   }
 
   /** Stops delivering; what was not acknowledged is sent after the next start. */
