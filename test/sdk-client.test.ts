@@ -1,4 +1,5 @@
-import { ClientError } from 'nice-grpc';
+import { isAbortError } from 'abort-controller-x';
+import { ClientError, Metadata } from 'nice-grpc';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,35 @@ describe('SDK calls against a real agent', () => {
       expect(error.reason).toBe('');
     } finally {
       nowhere.close();
+    }
+  });
+
+  it("passes the caller's metadata, hands over headers and trailers, and ends with an AbortError when its signal aborts", async () => {
+    let trailer: Metadata | undefined;
+    let header: Metadata | undefined;
+    const info = await client.getAgentInfo(
+      {},
+      { metadata: Metadata({ 'x-request-id': 'abc' }), onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) },
+    );
+    expect(info.id).toMatch(/^agt_/);
+    expect(header).toBeDefined();
+    expect(trailer).toBeDefined();
+    const refused = await client.getRepo({ id: 'nope' }, { onTrailer: (t) => (trailer = t) }).catch((err: unknown) => err);
+    expect((refused as GroveClientError).reason).toBe('REPO_NOT_FOUND');
+    expect(trailer?.get('grove-reason')).toBe('REPO_NOT_FOUND');
+
+    const early = new AbortController();
+    early.abort();
+    expect(isAbortError(await client.getAgentInfo({}, { signal: early.signal }).catch((err: unknown) => err))).toBe(true);
+    // Aborted while the agent cannot answer: the call ends at once, not at its deadline.
+    const late = new AbortController();
+    process.kill(agent.child.pid!, 'SIGSTOP');
+    try {
+      const pending = client.getAgentInfo({}, { signal: late.signal, deadline: 60_000 }).catch((err: unknown) => err);
+      late.abort();
+      expect(isAbortError(await pending)).toBe(true);
+    } finally {
+      process.kill(agent.child.pid!, 'SIGCONT');
     }
   });
 

@@ -1,8 +1,9 @@
 import { AgentServiceDefinition, type AgentServiceClient } from '../../gen/grove/agent/v1/agent_service.js';
 import type { Event } from '../../gen/grove/agent/v1/resources.js';
 import type { GroveClientOptions } from './client-options.js';
+import { directUnaryMethods } from './direct-unary.js';
 import { createGroveChannel } from './grove-channel.js';
-import { createGroveClientFactory, type GroveCallOptions } from './grove-client-factory.js';
+import { createGroveClientFactory, unarySettings, type GroveCallOptions } from './grove-client-factory.js';
 import { resumingWatch, type WatchOptions } from './resuming-watch.js';
 
 /**
@@ -18,7 +19,8 @@ export interface AgentClient extends AgentServiceClient<GroveCallOptions> {
 
 export function createAgentClient(options: GroveClientOptions): AgentClient {
   const channel = createGroveChannel(options);
-  const rpc = createGroveClientFactory(options).create(AgentServiceDefinition, channel);
+  const streams = createGroveClientFactory(options).create(AgentServiceDefinition, channel);
+  const rpc: typeof streams = { ...streams, ...directUnaryMethods(AgentServiceDefinition, channel, unarySettings(options)) };
   return {
     ...rpc,
     watch: (watchOptions) => resumingWatch(rpc, watchOptions),

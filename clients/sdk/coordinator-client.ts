@@ -1,7 +1,8 @@
 import { CoordinatorServiceDefinition, type CoordinatorServiceClient } from '../../gen/grove/coordinator/v1/coordinator_service.js';
 import type { GroveClientOptions } from './client-options.js';
+import { directUnaryMethods } from './direct-unary.js';
 import { createGroveChannel } from './grove-channel.js';
-import { createGroveClientFactory, type GroveCallOptions } from './grove-client-factory.js';
+import { createGroveClientFactory, unarySettings, type GroveCallOptions } from './grove-client-factory.js';
 import { resumingCoordinatorWatch, type CoordinatorWatchOptions } from './resuming-coordinator-watch.js';
 
 /**
@@ -17,6 +18,7 @@ export interface CoordinatorClient extends CoordinatorServiceClient<GroveCallOpt
 
 export function createCoordinatorClient(options: GroveClientOptions): CoordinatorClient {
   const channel = createGroveChannel(options);
-  const rpc = createGroveClientFactory(options).create(CoordinatorServiceDefinition, channel);
+  const streams = createGroveClientFactory(options).create(CoordinatorServiceDefinition, channel);
+  const rpc: typeof streams = { ...streams, ...directUnaryMethods(CoordinatorServiceDefinition, channel, unarySettings(options)) };
   return { ...rpc, watchChanges: (watchOptions) => resumingCoordinatorWatch(rpc, watchOptions), close: () => channel.close() };
 }
