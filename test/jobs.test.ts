@@ -86,6 +86,19 @@ describe('durable background jobs', () => {
     expect(gitSync(repo.path, 'log', '--oneline', 'origin/main')).toContain('upstream change');
   });
 
+  it("shows a running job's progress, though progress is written behind", async () => {
+    const slow = await clonedRepo();
+    const job = await submit(JobKind.JOB_KIND_SYNC_REPO, slow.repo);
+    // Blocked on the gate, mid-fetch: its progress report reaches the row on its own.
+    const reported = await waitFor(async () => {
+      const row = await client.getJob({ id: job.id });
+      return row.progressMessage === 'fetching from origin' ? row : undefined;
+    }, 'the fetch to show its progress');
+    expect(reported.progressPercent).toBe(10);
+    writeFileSync(slow.gate, '');
+    await until(job.id, JobState.JOB_STATE_SUCCEEDED);
+  });
+
   it('runs one job per repo at a time; other repos proceed; queued and running jobs cancel', async () => {
     const a = await clonedRepo();
     const b = await clonedRepo();

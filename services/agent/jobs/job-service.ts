@@ -23,6 +23,9 @@ import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './
 import type { JobQueue } from './job-queue.js';
 import { SessionLander } from './land-session.js';
 
+// Progress reports of a running job are written at most this often (see progressWriter).
+const PROGRESS_WRITE_MS = 250;
+
 export interface JobServiceOptions {
   store: Store;
   repos: RepoService;
@@ -242,13 +245,12 @@ export class JobService {
   }
 
   private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
+    const progress = this.progressWriter(job.id);
     const run: JobRun = {
       job,
       repo: job.repoId ? await this.repos.find(job.repoId).catch(() => undefined) : undefined,
       signal,
-      progress: async (percent, message) => {
-        await this.update(job.id, { progressPercent: percent, progressMessage: message }, 'job.progress');
-      },
+      progress: async (percent, message) => progress.report(percent, message),
       savePlan: async (plan, progress) => {
         job.plan = plan;
         await this.update(job.id, { plan, progressPercent: progress.percent, progressMessage: progress.message }, 'job.progress');
@@ -256,7 +258,7 @@ export class JobService {
     };
     try {
       if (JOB_KINDS[job.kind].needsRepo && !run.repo) throw new JobFailure('the repo was removed');
-      const result = await this.executors.perform(run);
+      const result = await this.executors.perform(run).finally(() => progress.stop());
       // Shutting down: the row stays RUNNING and start-up recovery decides (retry or fail).
       if (this.stopped) return;
       const fresh = await this.find(job.id);
@@ -282,6 +284,40 @@ export class JobService {
     const final = await this.find(job.id);
     this.log.info({ job: job.id, kind: job.kind, state: final.state, error: final.error || undefined }, 'job ended');
     if (final.kind === 'register_branch' && final.sessionId) await this.notifySession(final);
+  }
+
+  /**
+   * A running job's progress reports, written behind: progress is for people watching and
+   * protects no work, so it costs no transaction of its own per report. A report waits
+   * PROGRESS_WRITE_MS, and what is newest then is written (at most one write per interval);
+   * one still waiting when the job ends is dropped, since the end's own write says more (100%, done or
+   * failed). A short job (a fetch of a near repo) then commits only its start and its end.
+   */
+  private progressWriter(id: string): { report(percent: number, message: string): void; stop(): Promise<void> } {
+    let pending: { percent: number; message: string } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let writing: Promise<unknown> = Promise.resolve();
+    let stopped = false;
+    const write = () => {
+      timer = undefined;
+      if (!pending || stopped) return;
+      const { percent, message } = pending;
+      pending = undefined;
+      writing = writing
+        .then(() => this.update(id, { progressPercent: percent, progressMessage: message }, 'job.progress'))
+        .catch((err: unknown) => this.log.warn({ err, job: id }, 'could not record job progress'));
+    };
+    return {
+      report(percent, message) {
+        pending = { percent, message };
+        if (!timer && !stopped) timer = setTimeout(write, PROGRESS_WRITE_MS);
+      },
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await writing;
+      },
+    };
   }
 
   /** Submits the register_branch job a PENDING_BRANCH session waits for. */
