@@ -4,6 +4,8 @@ import { connect, createServer as createNetServer, type AddressInfo, type Socket
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentStatus } from '../gen/grove/coordinator/v1/coordinator_service.js';
+import { createCoordinatorClient } from '../clients/sdk/index.js';
 import { grove, json } from './helpers/cli.js';
 import { launchBrowser, screenshot } from './helpers/browser.js';
 import { freePort } from './helpers/free-port.js';
@@ -55,6 +57,20 @@ async function startFleet(dir: string, coordinatorArgs: string[] = [], agentArgs
     agents,
     startAgent,
     startCoordinator,
+    /** Both agents linked to the (restarted) coordinator, their repos in its projection. */
+    async relinked() {
+      const coord = createCoordinatorClient({ address: listen });
+      try {
+        await waitFor(async () => {
+          const { agents: linked } = await coord.listAgents({});
+          const { repos } = await coord.listRepos({});
+          const connected = linked.filter((a) => a.status === AgentStatus.AGENT_STATUS_CONNECTED).length;
+          return connected === 2 && repos.length === 4 ? true : undefined;
+        }, 'both agents to relink');
+      } finally {
+        coord.close();
+      }
+    },
     async stop() {
       for (const service of services.reverse()) await service.stop();
     },
@@ -447,6 +463,8 @@ describe('the web page, in a real browser, against a real coordinator and two ag
       await page.getByTestId('link-state').getByText('reconnecting').waitFor();
       await fleet.startCoordinator();
       await page.getByTestId('link-state').getByText('live').waitFor();
+      // The page is live once the coordinator is; the agents relink on their own backoff.
+      await fleet.relinked();
       const id = (await cliSession(fleet.listen, 'north-app', 'after-restart')).id;
       await rowOf(page, id).getByText('after-restart').waitFor();
       expect(navigations).toBe(0);
