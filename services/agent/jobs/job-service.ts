@@ -211,7 +211,9 @@ export class JobService {
     void (async () => {
       do {
         this.pumpAgain = false;
-        const queued = await this.store.read().find(JobSchema, { state: 'QUEUED' }, { orderBy: { createdAt: 'asc' }, limit: 500 });
+        // A job's end pumps again, so with every slot taken there is nothing to look for.
+        if (this.running.size >= this.concurrency) continue;
+        const queued = await this.queuedForScheduling();
         const busy = new Set([...this.running.values()].map((r) => r.repoId).filter(Boolean));
         for (;;) {
           const next = pickNextJob(queued, busy, this.running.size, this.concurrency);
@@ -226,14 +228,26 @@ export class JobService {
       .finally(() => (this.pumping = false));
   }
 
-  private async launch(queued: JobRow): Promise<void> {
+  /**
+   * The oldest queued jobs, only what scheduling needs, as plain rows: this runs on every
+   * submission and every job's end, and hydrating whole entities of a long queue each time
+   * made a burst of submissions quadratic. Each start re-reads its row in its transaction.
+   */
+  private async queuedForScheduling(): Promise<Array<Pick<JobRow, 'id' | 'repoId' | 'createdAt'>>> {
+    const rows = await this.store.orm.em
+      .getConnection('read')
+      .execute<Array<{ id: string; repo_id: string; created_at: string | number }>>(
+        `select id, repo_id, created_at from job where state = 'QUEUED' order by created_at, id limit 500`,
+      );
+    return rows.map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: new Date(r.created_at) }));
+  }
+
+  private async launch(queued: Pick<JobRow, 'id' | 'repoId'>): Promise<void> {
     const abort = new AbortController();
-    const started = await this.update(
-      queued.id,
-      { startedAt: new Date(), attempts: queued.attempts + 1, progressPercent: 0, progressMessage: 'started' },
-      'job.started',
-      'start',
-    );
+    const started = await this.change(queued.id, 'job.started', (row) => ({
+      move: 'start',
+      changes: { startedAt: new Date(), attempts: row.attempts + 1, progressPercent: 0, progressMessage: 'started' },
+    }));
     if (!started) return;
     const done = this.execute(started, abort.signal)
       .catch((err: unknown) => this.log.error({ err, job: queued.id }, 'job execution failed'))
@@ -256,34 +270,35 @@ export class JobService {
         await this.update(job.id, { plan, progressPercent: progress.percent, progressMessage: progress.message }, 'job.progress');
       },
     };
+    let outcome: { result: string } | { error: string };
     try {
       if (JOB_KINDS[job.kind].needsRepo && !run.repo) throw new JobFailure('the repo was removed');
-      const result = await this.executors.perform(run).finally(() => progress.stop());
-      // Shutting down: the row stays RUNNING and start-up recovery decides (retry or fail).
-      if (this.stopped) return;
-      const fresh = await this.find(job.id);
-      if (fresh.cancelRequested) await this.update(job.id, { endedAt: new Date(), progressMessage: 'cancelled' }, 'job.ended', 'cancel');
-      else
-        await this.update(job.id, { endedAt: new Date(), progressPercent: 100, progressMessage: 'done', result }, 'job.ended', 'succeed');
+      outcome = { result: await this.executors.perform(run).finally(() => progress.stop()) };
     } catch (err) {
-      if (this.stopped) return;
-      const fresh = await this.find(job.id);
-      const message =
-        err instanceof JobFailure || err instanceof GroveError
-          ? err.message
-          : err instanceof GitError
-            ? err.message
-            : `unexpected error: ${(err as Error)?.message ?? err}`;
-      if (!(err instanceof JobFailure || err instanceof GroveError || err instanceof GitError || fresh.cancelRequested)) {
-        this.log.error({ err, job: job.id }, 'job failed unexpectedly');
-      }
-      if (fresh.cancelRequested) await this.update(job.id, { endedAt: new Date(), progressMessage: 'cancelled' }, 'job.ended', 'cancel');
-      else await this.update(job.id, { endedAt: new Date(), error: message, progressMessage: 'failed' }, 'job.ended', 'fail');
+      const expected = err instanceof JobFailure || err instanceof GroveError || err instanceof GitError;
+      if (!expected && !this.stopped && !signal.aborted) this.log.error({ err, job: job.id }, 'job failed unexpectedly');
+      outcome = { error: expected ? (err as Error).message : `unexpected error: ${(err as Error)?.message ?? err}` };
     }
+    // Shutting down: the row stays RUNNING and start-up recovery decides (retry or fail).
     if (this.stopped) return;
-    const final = await this.find(job.id);
+    const final = (await this.finish(job.id, outcome)) ?? (await this.find(job.id));
     this.log.info({ job: job.id, kind: job.kind, state: final.state, error: final.error || undefined }, 'job ended');
     if (final.kind === 'register_branch' && final.sessionId) await this.notifySession(final);
+  }
+
+  /**
+   * Records a job's end in one transaction with the read it depends on: CANCELLED when a
+   * cancel was asked for while it ran (whatever its work did), else its outcome.
+   */
+  private finish(id: string, outcome: { result: string } | { error: string }): Promise<JobRow | undefined> {
+    const endedAt = new Date();
+    return this.change(id, 'job.ended', (row) =>
+      row.cancelRequested
+        ? { move: 'cancel', changes: { endedAt, progressMessage: 'cancelled' } }
+        : 'result' in outcome
+          ? { move: 'succeed', changes: { endedAt, progressPercent: 100, progressMessage: 'done', result: outcome.result } }
+          : { move: 'fail', changes: { endedAt, error: outcome.error, progressMessage: 'failed' } },
+    );
   }
 
   /**
@@ -413,23 +428,35 @@ export class JobService {
    * by the domain when not allowed from the fresh row's state: then nothing changes and the
    * answer is undefined). Without a move, a finished job is left as it is.
    */
-  private async update(
+  private update(
     id: string,
-    changes: Partial<Omit<JobRow, 'state'>>,
+    changes: JobChanges,
     type: JobEventType,
     move?: JobMove,
     guard?: (row: JobRow) => boolean,
   ): Promise<JobRow | undefined> {
+    return this.change(id, type, (row) => (guard && !guard(row) ? undefined : { changes, move }));
+  }
+
+  /** Like update, the changes and move decided from the row as read in the transaction. */
+  private async change(
+    id: string,
+    type: JobEventType,
+    decide: (row: JobRow) => { changes: JobChanges; move?: JobMove | undefined } | undefined,
+  ): Promise<JobRow | undefined> {
     return this.store.transact(async (tx) => {
       const row = await tx.em.findOneOrFail(JobSchema, { id });
-      if (guard && !guard(row)) return undefined;
-      const state = move ? nextJobState(row.state, move) : row.state;
+      const decision = decide(row);
+      if (!decision) return undefined;
+      const state = decision.move ? nextJobState(row.state, decision.move) : row.state;
       if (!state) return undefined;
-      if (isJobFinished(row.state) && !move) return row;
-      Object.assign(row, changes, { state });
+      if (isJobFinished(row.state) && !decision.move) return row;
+      Object.assign(row, decision.changes, { state });
       await tx.em.flush();
       tx.emit({ type, resource: jobResource(id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;
     });
   }
 }
+
+type JobChanges = Partial<Omit<JobRow, 'state'>>;
