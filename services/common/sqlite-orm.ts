@@ -64,6 +64,10 @@ async function openAndMigrate(options: SqliteOrmOptions): Promise<MikroORM> {
         );
       },
     },
+    // Reads outside a transaction take a second connection to the same file: in WAL they
+    // see every commit made before they began and never wait for a write (its statements and
+    // fsync). Writes stay on the one connection, so commit order is still the order of writes.
+    replicas: [{ name: 'read' }],
     migrations: migrationSettings(options.migrations),
   });
   await migrate(orm, options.log);

@@ -4,7 +4,6 @@ import { outOfRange } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
 import type { AgentEventType } from '../domain/event-types.js';
 import type { AgentOrm } from './orm.js';
-import { EventSchema, type EventRow } from './entities.js';
 
 /** An event before it has a revision: the caller says what changed, the log numbers it. */
 export type EventDraft = Pick<Event, 'resource' | 'payload'> & { type: AgentEventType; deleted?: boolean };
@@ -17,6 +16,8 @@ export interface RevisionBounds {
 }
 
 const READ_BATCH = 500;
+// Events per insert statement: 4 parameters each, far below SQLite's limit of 32,766.
+const APPEND_BATCH = 500;
 
 /**
  * The agent's append-only event log (an outbox in the same database as the state).
@@ -37,24 +38,38 @@ export class EventLog {
     private readonly retention: number,
   ) {}
 
-  stage(em: EntityManager, draft: EventDraft): EventRow {
-    const time = new Date();
-    const payload = Event.encode({
-      revision: 0,
-      type: draft.type,
-      resource: draft.resource,
-      time,
-      deleted: draft.deleted ?? false,
-      payload: draft.payload,
-    }).finish();
-    const row = em.create(EventSchema, {
-      type: draft.type,
-      resource: draft.resource,
-      time,
-      payload: Buffer.from(payload),
-    });
-    em.persist(row);
-    return row;
+  /**
+   * Appends the events of a unit of work, in order, inside its transaction (`em` is the
+   * transaction's), answering the newest revision. Plain inserts: every change of the agent
+   * writes its events here, and an entity per event cost more than the change itself.
+   */
+  async append(em: EntityManager, drafts: readonly EventDraft[]): Promise<number> {
+    let newest = 0;
+    for (let from = 0; from < drafts.length; from += APPEND_BATCH) {
+      const rows = drafts.slice(from, from + APPEND_BATCH).map((draft) => {
+        const time = new Date();
+        const payload = Event.encode({
+          revision: 0,
+          type: draft.type,
+          resource: draft.resource,
+          time,
+          deleted: draft.deleted ?? false,
+          payload: draft.payload,
+        }).finish();
+        return [draft.type, draft.resource, time.getTime(), Buffer.from(payload)];
+      });
+      // One statement per batch; rows get consecutive revisions in order, the last one's is answered.
+      const result = await em
+        .getConnection()
+        .execute<{ insertId: number }>(
+          `insert into event (type, resource, time, payload) values ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          rows.flat(),
+          'run',
+          em.getTransactionContext(),
+        );
+      newest = result.insertId;
+    }
+    return newest;
   }
 
   /** Called after a transaction commits, with the newest revision it wrote (0 for none). */
@@ -86,9 +101,18 @@ export class EventLog {
     return { oldest: newest + 1, newest };
   }
 
-  /** Events with revision > after, oldest first, at most `limit`. */
+  /**
+   * Events with revision > after, oldest first, at most `limit`. Every watcher (the
+   * coordinator link among them) reads here after every commit, so the rows are read plain,
+   * not hydrated into entities nobody keeps: each event is already its encoded message.
+   */
   async readAfter(after: number, limit = READ_BATCH): Promise<Event[]> {
-    const rows = await this.orm.em.fork().find(EventSchema, { revision: { $gt: after } }, { orderBy: { revision: 'asc' }, limit });
+    const rows = await this.orm.em
+      .getConnection('read')
+      .execute<Array<{ revision: number; payload: Buffer }>>(
+        'select revision, payload from event where revision > ? order by revision limit ?',
+        [after, limit],
+      );
     return rows.map((row) => ({ ...Event.decode(row.payload), revision: row.revision }));
   }
 

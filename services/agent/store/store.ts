@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sqlite';
 import type { EventDraft, EventLog } from './event-log.js';
-import type { EventRow } from './entities.js';
 import type { AgentOrm } from './orm.js';
 
 /** What a unit of work gets: its EntityManager and a way to record events in it. */
@@ -32,11 +31,13 @@ export class Store {
   /** Like transact, also answering the revision of the last event the work recorded. */
   async commit<T>(work: (tx: Tx) => Promise<T>): Promise<{ value: T; revision: number }> {
     const em = this.orm.em.fork();
-    const staged: EventRow[] = [];
-    const value = await em.transactional(async (txEm) =>
-      work({ em: txEm, emit: (draft) => void staged.push(this.events.stage(txEm, draft)) }),
-    );
-    const revision = staged.length > 0 ? Math.max(...staged.map((row) => row.revision)) : 0;
+    let revision = 0;
+    const value = await em.transactional(async (txEm) => {
+      const staged: EventDraft[] = [];
+      const value = await work({ em: txEm, emit: (draft) => void staged.push(draft) });
+      revision = await this.events.append(txEm, staged);
+      return value;
+    });
     await this.events.committed(revision);
     return { value, revision };
   }

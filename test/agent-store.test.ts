@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../services/common/logging.js';
+import { EventLog } from '../services/agent/store/event-log.js';
+import { initOrm, type AgentOrm } from '../services/agent/store/orm.js';
+import { RepoSchema } from '../services/agent/store/entities.js';
+import { Store } from '../services/agent/store/store.js';
+
+const log = createLogger({ level: 'silent' });
+
+describe("the agent's store on a real SQLite file", () => {
+  const opened: Array<{ orm: AgentOrm; dir: string }> = [];
+  afterEach(async () => {
+    for (const { orm, dir } of opened.splice(0)) {
+      await orm.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  async function open(): Promise<Store> {
+    const dir = mkdtempSync(join(tmpdir(), 'grove-store-'));
+    const orm = await initOrm(dir, log);
+    opened.push({ orm, dir });
+    return new Store(orm, new EventLog(orm, log, 1000));
+  }
+  const repo = (id: string) => ({
+    id,
+    name: id,
+    path: `/tmp/${id}`,
+    defaultBranch: 'main',
+    createdAt: new Date(),
+    keepIgnored: [],
+    setup: '',
+    teardown: '',
+    copyGlobs: [],
+  });
+
+  it('answers reads while a write transaction is open, with what was committed before it', async () => {
+    const store = await open();
+    await store.transact(async ({ em }) => void em.create(RepoSchema, repo('rep_before')));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    const writing = store.transact(async ({ em }) => {
+      em.create(RepoSchema, repo('rep_during'));
+      await em.flush();
+      inside();
+      await held;
+    });
+    await entered;
+    // On one connection this read would wait for the transaction, which waits for the test.
+    const seen = await store.read().find(RepoSchema, {}, { orderBy: { id: 'asc' } });
+    expect(seen.map((r) => r.id)).toEqual(['rep_before']);
+    release();
+    await writing;
+    expect((await store.read().find(RepoSchema, {}, { orderBy: { id: 'asc' } })).map((r) => r.id)).toEqual(['rep_before', 'rep_during']);
+  });
+
+  it("numbers a unit of work's events in the order they were emitted, and keeps none of one that failed", async () => {
+    const store = await open();
+    const { revision } = await store.commit(async ({ emit }) => {
+      for (const id of ['rep_a', 'rep_b', 'rep_c']) emit({ type: 'repo.added', resource: `repos/${id}`, payload: undefined });
+    });
+    expect(revision).toBe(3);
+    const events = await store.events.readAfter(0);
+    expect(events.map((e) => [e.revision, e.resource])).toEqual([
+      [1, 'repos/rep_a'],
+      [2, 'repos/rep_b'],
+      [3, 'repos/rep_c'],
+    ]);
+    await expect(
+      store.transact(async ({ emit }) => {
+        emit({ type: 'repo.added', resource: 'repos/rep_lost', payload: undefined });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(await store.events.bounds()).toEqual({ oldest: 1, newest: 3 });
+    expect((await store.events.readAfter(3)).length).toBe(0);
+    expect(
+      (await store.commit(async ({ emit }) => emit({ type: 'repo.removed', resource: 'repos/rep_a', payload: undefined }))).revision,
+    ).toBe(4);
+  });
+});
