@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { failedPrecondition } from '../../common/errors.js';
+import { GitSpawner } from './git-spawner.js';
 
 export interface GitOptions {
   cwd: string;
@@ -32,6 +32,9 @@ export class GitError extends Error {
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
+/** Every git process of this agent is started off the event loop (see GitSpawner). */
+const spawner = new GitSpawner();
+
 /**
  * Runs git with an argument array (never a shell string), a fixed C locale so messages are
  * parseable, and no prompts: an agent has no terminal to answer them.
@@ -42,31 +45,16 @@ export function git(args: readonly string[], options: GitOptions): Promise<GitRe
   if (!existsSync(options.cwd)) {
     return Promise.reject(failedPrecondition('PATH_MISSING', `the directory ${options.cwd} does not exist (moved or deleted?)`));
   }
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      'git',
-      args,
-      {
-        cwd: options.cwd,
-        signal: options.signal,
-        maxBuffer: MAX_OUTPUT,
-        env: {
-          ...process.env,
-          LC_ALL: 'C',
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_OPTIONAL_LOCKS: '0',
-          ...options.env,
-        },
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ stdout, stderr, code: 0 });
-        const code = (error as NodeJS.ErrnoException & { code?: number | string }).code ?? 1;
-        if (options.allowFailure && typeof code === 'number') {
-          return resolve({ stdout, stderr, code });
-        }
-        reject(new GitError(args, code, stderr || error.message));
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
+  const request = {
+    args,
+    cwd: options.cwd,
+    maxBuffer: MAX_OUTPUT,
+    env: { ...process.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', ...options.env },
+    input: options.input,
+  };
+  return spawner.run(request, options.signal).then(({ stdout, stderr, error }) => {
+    if (!error) return { stdout, stderr, code: 0 };
+    if (options.allowFailure && typeof error.code === 'number') return { stdout, stderr, code: error.code };
+    throw new GitError(args, error.code, stderr || error.message);
   });
 }
