@@ -1,10 +1,36 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { git } from './git.js';
 
+const knownRemotes = new Map<string, { stamp: string; remotes: string[] }>();
+
+/**
+ * The repo's remotes as `git remote` lists them. Every fetch job asks, so the list is kept
+ * and asked of git again only when a config file that can define remotes changed (the repo's
+ * own, the user's, the system's: git rewrites a config file by renaming a new one over it, so
+ * its inode changes with every edit). A remote defined in an included file is seen once one
+ * of those changes too. A linked worktree or a bare repo (no `.git/config` here) always asks.
+ */
 export async function remotes(repoPath: string): Promise<string[]> {
+  const stamp = configStamp(repoPath);
+  const known = knownRemotes.get(repoPath);
+  if (stamp && known?.stamp === stamp) return [...known.remotes];
   const { stdout } = await git(['remote'], { cwd: repoPath });
-  return stdout.split('\n').filter(Boolean);
+  const listed = stdout.split('\n').filter(Boolean);
+  if (stamp) knownRemotes.set(repoPath, { stamp, remotes: listed });
+  return [...listed];
+}
+
+function configStamp(repoPath: string): string | undefined {
+  const xdg = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  const files = [join(repoPath, '.git', 'config'), join(homedir(), '.gitconfig'), join(xdg, 'git', 'config'), '/etc/gitconfig'];
+  const stamps = files.map((file) => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    return stat?.isFile() ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-';
+  });
+  return stamps[0] === '-' ? undefined : stamps.join('|');
 }
 
 export async function fetchPrune(repoPath: string, remote: string, signal: AbortSignal): Promise<string> {
