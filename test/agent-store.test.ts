@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../services/common/logging.js';
 import { EventLog } from '../services/agent/store/event-log.js';
 import { initOrm, type AgentOrm } from '../services/agent/store/orm.js';
-import { RepoSchema } from '../services/agent/store/entities.js';
+import { JobSchema, RepoSchema, type JobRow } from '../services/agent/store/entities.js';
+import { insertJob, readJob, updateJob } from '../services/agent/store/job-rows.js';
 import { Store } from '../services/agent/store/store.js';
 
 const log = createLogger({ level: 'silent' });
@@ -81,5 +82,58 @@ describe("the agent's store on a real SQLite file", () => {
     expect(
       (await store.commit(async ({ emit }) => emit({ type: 'repo.removed', resource: 'repos/rep_a', payload: undefined }))).revision,
     ).toBe(4);
+  });
+
+  it('stores a job by hand exactly as the entity does, so either reads what the other wrote', async () => {
+    const store = await open();
+    const job: JobRow = {
+      id: 'job_byhand',
+      kind: 'land_session',
+      state: 'QUEUED',
+      repoId: 'rep_x',
+      branch: 'main',
+      base: 'squash',
+      sessionId: 'ses_x',
+      sessionIds: ['ses_a', 'ses_b'],
+      idempotencyKey: null,
+      progressPercent: 0,
+      progressMessage: 'queued',
+      result: '',
+      error: '',
+      attempts: 0,
+      cancelRequested: false,
+      plan: {},
+      createdAt: new Date(1_700_000_000_123),
+      startedAt: null,
+      endedAt: null,
+    };
+    await store.transact(async ({ em }) => insertJob(em, job));
+    const plain = (row: JobRow | null | undefined) => (row ? { ...row } : row);
+    expect(plain(await store.read().findOne(JobSchema, { id: job.id }))).toEqual(job);
+
+    const changes = {
+      state: 'RUNNING' as const,
+      attempts: 1,
+      cancelRequested: true,
+      startedAt: new Date(1_700_000_001_000),
+      idempotencyKey: 'k1',
+    };
+    await store.transact(async ({ em }) => updateJob(em, job.id, changes));
+    expect(plain(await store.read().findOne(JobSchema, { id: job.id }))).toEqual({ ...job, ...changes });
+
+    // And the entity's writes read back by hand.
+    await store.transact(async ({ em }) => {
+      const row = await em.findOneOrFail(JobSchema, { id: job.id });
+      Object.assign(row, { state: 'FAILED', endedAt: new Date(1_700_000_002_000), error: 'boom', cancelRequested: false });
+    });
+    expect(await store.transact(async ({ em }) => readJob(em, job.id))).toEqual({
+      ...job,
+      ...changes,
+      state: 'FAILED',
+      endedAt: new Date(1_700_000_002_000),
+      error: 'boom',
+      cancelRequested: false,
+    });
+    expect(await store.transact(async ({ em }) => readJob(em, 'job_none'))).toBeUndefined();
   });
 });

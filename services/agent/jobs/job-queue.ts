@@ -1,5 +1,6 @@
 import { newId } from '../../common/ids.js';
-import { JobSchema, type JobRow } from '../store/entities.js';
+import type { JobRow } from '../store/entities.js';
+import { insertJob } from '../store/job-rows.js';
 import type { Store } from '../store/store.js';
 import { jobResource, toJobProto } from './job-mapper.js';
 
@@ -29,7 +30,7 @@ export class JobQueue implements BranchJobPort {
 
   async enqueue(fields: QueuedJobFields): Promise<JobRow> {
     const job = await this.store.transact(async (tx) => {
-      const row = tx.em.create(JobSchema, {
+      const row: JobRow = {
         id: newId('job'),
         plan: {},
         ...fields,
@@ -43,7 +44,8 @@ export class JobQueue implements BranchJobPort {
         createdAt: new Date(),
         startedAt: null,
         endedAt: null,
-      });
+      };
+      await insertJob(tx.em, row);
       tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;
     });

@@ -17,6 +17,7 @@ import { listWorktrees, pruneWorktreeEntry, removeWorktree } from '../git/worktr
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { BranchSchema, JobSchema, type JobRow } from '../store/entities.js';
+import { readJob, updateJob } from '../store/job-rows.js';
 import type { Store } from '../store/store.js';
 import { JobExecutors, JobFailure, type JobRun } from './job-executors.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
@@ -445,14 +446,15 @@ export class JobService {
     decide: (row: JobRow) => { changes: JobChanges; move?: JobMove | undefined } | undefined,
   ): Promise<JobRow | undefined> {
     return this.store.transact(async (tx) => {
-      const row = await tx.em.findOneOrFail(JobSchema, { id });
+      const row = await readJob(tx.em, id);
+      if (!row) throw new Error(`job ${id} is gone`);
       const decision = decide(row);
       if (!decision) return undefined;
       const state = decision.move ? nextJobState(row.state, decision.move) : row.state;
       if (!state) return undefined;
       if (isJobFinished(row.state) && !decision.move) return row;
       Object.assign(row, decision.changes, { state });
-      await tx.em.flush();
+      await updateJob(tx.em, id, { ...decision.changes, state });
       tx.emit({ type, resource: jobResource(id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;
     });
