@@ -86,6 +86,7 @@ describe("the agent's store on a real SQLite file", () => {
 
   it('stores a job by hand exactly as the entity does, so either reads what the other wrote', async () => {
     const store = await open();
+    // A distinct value in every column, so a column mapped to the wrong field shows.
     const job: JobRow = {
       id: 'job_byhand',
       kind: 'land_session',
@@ -96,15 +97,15 @@ describe("the agent's store on a real SQLite file", () => {
       sessionId: 'ses_x',
       sessionIds: ['ses_a', 'ses_b'],
       idempotencyKey: null,
-      progressPercent: 0,
-      progressMessage: 'queued',
-      result: '',
-      error: '',
-      attempts: 0,
+      progressPercent: 42,
+      progressMessage: 'integrating',
+      result: 'half done',
+      error: 'not yet',
+      attempts: 3,
       cancelRequested: false,
-      plan: {},
+      plan: { target: 'main', strategy: 'squash', push: true },
       createdAt: new Date(1_700_000_000_123),
-      startedAt: null,
+      startedAt: new Date(1_700_000_000_456),
       endedAt: null,
     };
     await store.transact(async ({ em }) => insertJob(em, job));

@@ -17,7 +17,7 @@ import { listWorktrees, pruneWorktreeEntry, removeWorktree } from '../git/worktr
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { BranchSchema, JobSchema, type JobRow } from '../store/entities.js';
-import { readJob, updateJob } from '../store/job-rows.js';
+import { queuedJobs, readJob, updateJob } from '../store/job-rows.js';
 import type { Store } from '../store/store.js';
 import { JobExecutors, JobFailure, type JobRun } from './job-executors.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
@@ -214,7 +214,8 @@ export class JobService {
         this.pumpAgain = false;
         // A job's end pumps again, so with every slot taken there is nothing to look for.
         if (this.running.size >= this.concurrency) continue;
-        const queued = await this.queuedForScheduling();
+        // Plain rows, not entities: hydrating a long queue on every submission was quadratic.
+        const queued = await queuedJobs(this.store.read(), 500);
         const busy = new Set([...this.running.values()].map((r) => r.repoId).filter(Boolean));
         for (;;) {
           const next = pickNextJob(queued, busy, this.running.size, this.concurrency);
@@ -227,20 +228,6 @@ export class JobService {
     })()
       .catch((err: unknown) => this.log.error({ err }, 'job scheduling failed'))
       .finally(() => (this.pumping = false));
-  }
-
-  /**
-   * The oldest queued jobs, only what scheduling needs, as plain rows: this runs on every
-   * submission and every job's end, and hydrating whole entities of a long queue each time
-   * made a burst of submissions quadratic. Each start re-reads its row in its transaction.
-   */
-  private async queuedForScheduling(): Promise<Array<Pick<JobRow, 'id' | 'repoId' | 'createdAt'>>> {
-    const rows = await this.store.orm.em
-      .getConnection('read')
-      .execute<Array<{ id: string; repo_id: string; created_at: string | number }>>(
-        `select id, repo_id, created_at from job where state = 'QUEUED' order by created_at, id limit 500`,
-      );
-    return rows.map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: new Date(r.created_at) }));
   }
 
   private async launch(queued: Pick<JobRow, 'id' | 'repoId'>): Promise<void> {

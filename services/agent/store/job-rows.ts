@@ -2,8 +2,9 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import type { JobRow } from './entities.js';
 
 /**
- * The job table's three hot statements written by hand: a job's insert, and the read and
- * update of each change of its state. Every job pays for them (queued, started, ended), and
+ * The job table's hot statements written by hand: a job's insert, the read and update of
+ * each change of its state, and the scheduler's look at the queue. Every job pays for them
+ * (queued, started, ended; the queue is read on each submission and each end), and
  * through MikroORM's unit of work they cost about 3 ms of CPU per transaction here, five
  * times the same statements. Everything else about jobs stays on the entity (JobSchema).
  * Values are stored as MikroORM stores them: dates as epoch milliseconds, booleans as 0/1,
@@ -98,4 +99,19 @@ export async function updateJob(em: EntityManager, id: string, changes: Partial<
     [...keys.map((k) => stored(changes[k])), id],
     'run',
   );
+}
+
+/**
+ * The oldest queued jobs, only what scheduling needs, on the reader connection. Each start
+ * re-reads its row in its own transaction, so this need not be exact.
+ */
+export async function queuedJobs(em: EntityManager, limit: number): Promise<Array<Pick<JobRow, 'id' | 'repoId' | 'createdAt'>>> {
+  const rows = (await em
+    .getConnection('read')
+    .execute(`select id, repo_id, created_at from job where state = 'QUEUED' order by created_at, id limit ?`, [limit])) as Array<{
+    id: string;
+    repo_id: string;
+    created_at: string | number;
+  }>;
+  return rows.map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: date(r.created_at)! }));
 }
