@@ -360,8 +360,11 @@ describe('terminal tasks: a pseudo-terminal held by the runner, attach, send, ac
       client.signalTask({ taskId: waiting.id, secret: 'wrong', activity: TaskActivity.TASK_ACTIVITY_IDLE, message: '' }),
       Status.PERMISSION_DENIED,
     );
+    // Not the IDLE it asked for: WORKING, or NEEDS_INPUT inferred once the prompt was quiet
+    // for the 300 ms this agent is given (a busy machine takes that long between the calls).
     const after = await client.getTask({ id: waiting.id });
-    expect(after.activity).toBe(TaskActivity.TASK_ACTIVITY_WORKING);
+    expect(after.activity).not.toBe(TaskActivity.TASK_ACTIVITY_IDLE);
+    expect(after.activity === TaskActivity.TASK_ACTIVITY_WORKING || after.activityInferred).toBe(true);
     expect(await logOf(waiting.id)).not.toContain('sneaky');
     await client.cancelTask({ id: waiting.id });
     await ended(waiting.id);
