@@ -1,6 +1,6 @@
 import { newId } from '../../common/ids.js';
 import type { JobRow } from '../store/entities.js';
-import { insertJob } from '../store/job-rows.js';
+import { insertJob, jobByIdempotencyKey } from '../store/job-rows.js';
 import type { Store } from '../store/store.js';
 import { jobResource, toJobProto } from './job-mapper.js';
 
@@ -28,8 +28,14 @@ export class JobQueue implements BranchJobPort {
     this.listeners.add(listener);
   }
 
-  async enqueue(fields: QueuedJobFields): Promise<JobRow> {
-    const job = await this.store.transact(async (tx) => {
+  /**
+   * Queues a job, or answers the one that already holds its idempotency key (looked up in
+   * the same transaction, so two submissions racing with one key queue one job).
+   */
+  async enqueue(fields: QueuedJobFields): Promise<{ job: JobRow; created: boolean }> {
+    const queued = await this.store.write(async (tx) => {
+      const existing = fields.idempotencyKey ? await jobByIdempotencyKey(tx.sql, fields.idempotencyKey) : undefined;
+      if (existing) return { job: existing, created: false };
       const row: JobRow = {
         id: newId('job'),
         plan: {},
@@ -45,16 +51,24 @@ export class JobQueue implements BranchJobPort {
         startedAt: null,
         endedAt: null,
       };
-      await insertJob(tx.em, row);
+      await insertJob(tx.sql, row);
       tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
-      return row;
+      return { job: row, created: true };
     });
-    for (const listener of this.listeners) listener();
-    return job;
+    if (queued.created) for (const listener of this.listeners) listener();
+    return queued;
   }
 
   async queueRegisterBranch(sessionId: string, repoId: string, branch: string): Promise<string> {
-    const job = await this.enqueue({ kind: 'register_branch', repoId, branch, base: '', sessionId, sessionIds: [], idempotencyKey: null });
+    const { job } = await this.enqueue({
+      kind: 'register_branch',
+      repoId,
+      branch,
+      base: '',
+      sessionId,
+      sessionIds: [],
+      idempotencyKey: null,
+    });
     return job.id;
   }
 }

@@ -17,7 +17,7 @@ import { listWorktrees, pruneWorktreeEntry, removeWorktree } from '../git/worktr
 import type { RepoService } from '../repos/repo-service.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { BranchSchema, JobSchema, type JobRow } from '../store/entities.js';
-import { queuedJobs, readJob, updateJob } from '../store/job-rows.js';
+import { jobByIdempotencyKey, queuedJobs, readJob, updateJob } from '../store/job-rows.js';
 import type { Store } from '../store/store.js';
 import { JobExecutors, JobFailure, type JobRun } from './job-executors.js';
 import { jobKindFromProto, jobResource, jobStateFromProto, toJobProto } from './job-mapper.js';
@@ -93,7 +93,7 @@ export class JobService {
     const rule = JOB_KINDS[kind];
     if (request.idempotencyKey.length > 200) throw invalidArgument('BAD_KEY', 'idempotency_key is over 200 characters');
     if (request.idempotencyKey) {
-      const existing = await this.store.read().findOne(JobSchema, { idempotencyKey: request.idempotencyKey });
+      const existing = await jobByIdempotencyKey(this.store.reads, request.idempotencyKey);
       if (existing) return toJobProto(existing);
     }
     let repoId = '';
@@ -115,7 +115,7 @@ export class JobService {
       if (request.sessionIds.length === 0) throw invalidArgument('SESSIONS_REQUIRED', 'name the sessions to restore');
       for (const id of request.sessionIds) await this.sessions.get(id);
     }
-    const job = await this.queue.enqueue({
+    const { job, created } = await this.queue.enqueue({
       kind,
       repoId,
       branch: request.branch,
@@ -124,7 +124,7 @@ export class JobService {
       sessionIds: rule.needsSessions ? request.sessionIds : [],
       idempotencyKey: request.idempotencyKey || null,
     });
-    this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
+    if (created) this.log.info({ job: job.id, kind, repo: repoId }, 'job queued');
     return toJobProto(job);
   }
 
@@ -132,11 +132,11 @@ export class JobService {
   async land(request: LandSessionRequest): Promise<Job> {
     if (request.idempotencyKey.length > 200) throw invalidArgument('BAD_KEY', 'idempotency_key is over 200 characters');
     if (request.idempotencyKey) {
-      const existing = await this.store.read().findOne(JobSchema, { idempotencyKey: request.idempotencyKey });
+      const existing = await jobByIdempotencyKey(this.store.reads, request.idempotencyKey);
       if (existing) return toJobProto(existing);
     }
     const { session, plan } = await this.lander.check(request);
-    const job = await this.queue.enqueue({
+    const { job, created } = await this.queue.enqueue({
       kind: 'land_session',
       repoId: '',
       branch: plan.target,
@@ -146,7 +146,11 @@ export class JobService {
       idempotencyKey: request.idempotencyKey || null,
       plan,
     });
-    this.log.info({ job: job.id, session: session.id, into: plan.target || '(default branches)', strategy: plan.strategy }, 'land queued');
+    if (created)
+      this.log.info(
+        { job: job.id, session: session.id, into: plan.target || '(default branches)', strategy: plan.strategy },
+        'land queued',
+      );
     return toJobProto(job);
   }
 
@@ -215,7 +219,7 @@ export class JobService {
         // A job's end pumps again, so with every slot taken there is nothing to look for.
         if (this.running.size >= this.concurrency) continue;
         // Plain rows, not entities: hydrating a long queue on every submission was quadratic.
-        const queued = await queuedJobs(this.store.read(), 500);
+        const queued = await queuedJobs(this.store.reads, 500);
         const busy = new Set([...this.running.values()].map((r) => r.repoId).filter(Boolean));
         for (;;) {
           const next = pickNextJob(queued, busy, this.running.size, this.concurrency);
@@ -432,8 +436,8 @@ export class JobService {
     type: JobEventType,
     decide: (row: JobRow) => { changes: JobChanges; move?: JobMove | undefined } | undefined,
   ): Promise<JobRow | undefined> {
-    return this.store.transact(async (tx) => {
-      const row = await readJob(tx.em, id);
+    return this.store.write(async (tx) => {
+      const row = await readJob(tx.sql, id);
       if (!row) throw new Error(`job ${id} is gone`);
       const decision = decide(row);
       if (!decision) return undefined;
@@ -441,7 +445,7 @@ export class JobService {
       if (!state) return undefined;
       if (isJobFinished(row.state) && !decision.move) return row;
       Object.assign(row, decision.changes, { state });
-      await updateJob(tx.em, id, { ...decision.changes, state });
+      await updateJob(tx.sql, id, { ...decision.changes, state });
       tx.emit({ type, resource: jobResource(id), payload: { $case: 'job', value: toJobProto(row) } });
       return row;
     });

@@ -1,7 +1,7 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
 import { Event } from '../../../gen/grove/agent/v1/resources.js';
 import { outOfRange } from '../../common/errors.js';
 import type { Logger } from '../../common/logging.js';
+import { readerSql, type Sql } from '../../common/plain-sql.js';
 import type { AgentEventType } from '../domain/event-types.js';
 import type { AgentOrm } from './orm.js';
 
@@ -30,20 +30,23 @@ export class EventLog {
   private waiters: Array<() => void> = [];
   /** Kept in memory (loaded once, then maintained on commit and compaction): read on hot paths. */
   private cached: RevisionBounds | undefined;
+  private readonly reads: Sql;
 
   constructor(
     private readonly orm: AgentOrm,
     private readonly log: Logger,
     /** How many of the newest events are kept; older ones are compacted away. */
     private readonly retention: number,
-  ) {}
+  ) {
+    this.reads = readerSql(orm);
+  }
 
   /**
-   * Appends the events of a unit of work, in order, inside its transaction (`em` is the
+   * Appends the events of a unit of work, in order, inside its transaction (`sql` is the
    * transaction's), answering the newest revision. Plain inserts: every change of the agent
    * writes its events here, and an entity per event cost more than the change itself.
    */
-  async append(em: EntityManager, drafts: readonly EventDraft[]): Promise<number> {
+  async append(sql: Sql, drafts: readonly EventDraft[]): Promise<number> {
     let newest = 0;
     for (let from = 0; from < drafts.length; from += APPEND_BATCH) {
       const rows = drafts.slice(from, from + APPEND_BATCH).map((draft) => {
@@ -59,15 +62,11 @@ export class EventLog {
         return [draft.type, draft.resource, time.getTime(), Buffer.from(payload)];
       });
       // One statement per batch; rows get consecutive revisions in order, the last one's is answered.
-      const result = await em
-        .getConnection()
-        .execute<{ insertId: number }>(
-          `insert into event (type, resource, time, payload) values ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`,
-          rows.flat(),
-          'run',
-          em.getTransactionContext(),
-        );
-      newest = result.insertId;
+      const result = await sql.run(
+        `insert into event (type, resource, time, payload) values ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        rows.flat(),
+      );
+      newest = result.lastId;
     }
     return newest;
   }
@@ -107,12 +106,10 @@ export class EventLog {
    * not hydrated into entities nobody keeps: each event is already its encoded message.
    */
   async readAfter(after: number, limit = READ_BATCH): Promise<Event[]> {
-    const rows = await this.orm.em
-      .getConnection('read')
-      .execute<Array<{ revision: number; payload: Buffer }>>(
-        'select revision, payload from event where revision > ? order by revision limit ?',
-        [after, limit],
-      );
+    const rows = await this.reads.all<{ revision: number; payload: Buffer }>(
+      'select revision, payload from event where revision > ? order by revision limit ?',
+      [after, limit],
+    );
     return rows.map((row) => ({ ...Event.decode(row.payload), revision: row.revision }));
   }
 

@@ -1,12 +1,13 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { Sql } from '../../common/plain-sql.js';
 import type { JobRow } from './entities.js';
 
 /**
- * The job table's hot statements written by hand: a job's insert, the read and update of
- * each change of its state, and the scheduler's look at the queue. Every job pays for them
- * (queued, started, ended; the queue is read on each submission and each end), and
- * through MikroORM's unit of work they cost about 3 ms of CPU per transaction here, five
- * times the same statements. Everything else about jobs stays on the entity (JobSchema).
+ * The job table's hot statements written by hand, in plain SQL (`Store.write`, `Store.reads`):
+ * a job's insert, the read and update of each change of its state, and the scheduler's look
+ * at the queue. Every job pays for them (queued, started, ended; the queue is read on each
+ * submission and each end), and through MikroORM's unit of work they cost about 3 ms of CPU
+ * per transaction here, five times the same statements. Everything else about jobs stays on
+ * the entity (JobSchema).
  * Values are stored as MikroORM stores them: dates as epoch milliseconds, booleans as 0/1,
  * JSON as text.
  */
@@ -70,48 +71,42 @@ function fromStored(raw: StoredJob): JobRow {
   };
 }
 
-/** In `em`'s transaction (its connection), or on the writer when `em` has none. */
-async function run<T>(em: EntityManager, sql: string, params: unknown[], method: 'all' | 'run'): Promise<T> {
-  return (await em.getConnection().execute(sql, params, method, em.getTransactionContext())) as T;
-}
-
-export async function insertJob(em: EntityManager, row: JobRow): Promise<void> {
+export async function insertJob(sql: Sql, row: JobRow): Promise<void> {
   const keys = Object.keys(COLUMNS) as Field[];
-  await run(
-    em,
+  await sql.run(
     `insert into job (${keys.map((k) => COLUMNS[k]).join(', ')}) values (${keys.map(() => '?').join(', ')})`,
     keys.map((k) => stored(row[k])),
-    'run',
   );
 }
 
-export async function readJob(em: EntityManager, id: string): Promise<JobRow | undefined> {
-  const [raw] = await run<StoredJob[]>(em, 'select * from job where id = ?', [id], 'all');
+export async function readJob(sql: Sql, id: string): Promise<JobRow | undefined> {
+  const [raw] = await sql.all<StoredJob>('select * from job where id = ?', [id]);
   return raw ? fromStored(raw) : undefined;
 }
 
-export async function updateJob(em: EntityManager, id: string, changes: Partial<Omit<JobRow, 'id'>>): Promise<void> {
+/** The job holding an idempotency key, if any. */
+export async function jobByIdempotencyKey(sql: Sql, key: string): Promise<JobRow | undefined> {
+  const [raw] = await sql.all<StoredJob>('select * from job where idempotency_key = ?', [key]);
+  return raw ? fromStored(raw) : undefined;
+}
+
+export async function updateJob(sql: Sql, id: string, changes: Partial<Omit<JobRow, 'id'>>): Promise<void> {
   const keys = (Object.keys(changes) as Array<Exclude<Field, 'id'>>).filter((k) => k in COLUMNS && changes[k] !== undefined);
   if (keys.length === 0) return;
-  await run(
-    em,
-    `update job set ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} where id = ?`,
-    [...keys.map((k) => stored(changes[k])), id],
-    'run',
-  );
+  await sql.run(`update job set ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} where id = ?`, [
+    ...keys.map((k) => stored(changes[k])),
+    id,
+  ]);
 }
 
 /**
- * The oldest queued jobs, only what scheduling needs, on the reader connection. Each start
- * re-reads its row in its own transaction, so this need not be exact.
+ * The oldest queued jobs, only what scheduling needs (on the reader connection, given
+ * `Store.reads`). Each start re-reads its row in its own transaction, so this need not be exact.
  */
-export async function queuedJobs(em: EntityManager, limit: number): Promise<Array<Pick<JobRow, 'id' | 'repoId' | 'createdAt'>>> {
-  const rows = (await em
-    .getConnection('read')
-    .execute(`select id, repo_id, created_at from job where state = 'QUEUED' order by created_at, id limit ?`, [limit])) as Array<{
-    id: string;
-    repo_id: string;
-    created_at: string | number;
-  }>;
+export async function queuedJobs(sql: Sql, limit: number): Promise<Array<Pick<JobRow, 'id' | 'repoId' | 'createdAt'>>> {
+  const rows = await sql.all<{ id: string; repo_id: string; created_at: string | number }>(
+    `select id, repo_id, created_at from job where state = 'QUEUED' order by created_at, id limit ?`,
+    [limit],
+  );
   return rows.map((r) => ({ id: r.id, repoId: r.repo_id, createdAt: date(r.created_at)! }));
 }
