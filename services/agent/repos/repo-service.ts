@@ -7,7 +7,7 @@ import { newId } from '../../common/ids.js';
 import type { Logger } from '../../common/logging.js';
 import { decodePageToken, pageSize, takePage } from '../../common/paging.js';
 import { RepoSchema, type RepoRow } from '../store/entities.js';
-import type { Store } from '../store/store.js';
+import type { Store, Tx } from '../store/store.js';
 import { branchNameProblem } from '../../common/branch-name.js';
 import { inspectRepo } from './repo-inspector.js';
 import { repoResource, toRepoProto } from './repo-mapper.js';
@@ -74,7 +74,17 @@ export function checkKeepIgnored(globs: readonly string[], what: 'keep-ignored' 
   return [...new Set(globs)];
 }
 
+/**
+ * The registered repos. Every job, session and sync looks its repo up, and repos change
+ * rarely and only here, so lookups are answered from memory: all rows, read once and again
+ * after each change of a repo. While a change is under way (until its commit is announced)
+ * lookups read the database and keep nothing, and a read that raced a change is not kept.
+ */
 export class RepoService {
+  private known: Map<string, RepoRow> | undefined;
+  private changes = 0;
+  private changesUnderWay = 0;
+
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
@@ -102,7 +112,7 @@ export class RepoService {
         `repo name "${name}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
       );
     }
-    const { value: repo, revision } = await this.store.commit(async ({ em, emit }) => {
+    const { value: repo, revision } = await this.changing(async ({ em, emit }) => {
       const clash = await em.findOne(RepoSchema, { $or: [{ name }, { path: inspected.path }] });
       if (clash) {
         throw alreadyExists(
@@ -139,7 +149,7 @@ export class RepoService {
     const fields = new Set(mask.map((field) => SETTING_FIELDS[field]!));
     const checked = checkSettings(Object.fromEntries([...fields].map((field) => [field, settings[field]])));
     const { id } = await this.find(idOrName);
-    const { value: repo, revision } = await this.store.commit(async ({ em, emit }) => {
+    const { value: repo, revision } = await this.changing(async ({ em, emit }) => {
       const row = await em.findOneOrFail(RepoSchema, { id });
       if (checked.keepIgnored) row.keepIgnored = checked.keepIgnored;
       if (checked.copy) row.copyGlobs = checked.copy;
@@ -157,12 +167,41 @@ export class RepoService {
     return toRepoProto(await this.find(idOrName));
   }
 
-  /** Accepts a repo id or its unique name, the way people refer to repos. */
+  /** Accepts a repo id or its unique name, the way people refer to repos. The row is read-only. */
   async find(idOrName: string): Promise<RepoRow> {
     if (!idOrName) throw invalidArgument('REPO_REQUIRED', 'a repo id or name is required');
-    const row = await this.store.read().findOne(RepoSchema, { $or: [{ id: idOrName }, { name: idOrName }] });
+    const row = (await this.byIdOrName()).get(idOrName);
     if (!row) throw notFound('REPO_NOT_FOUND', `no repo "${idOrName}" on this agent`);
     return row;
+  }
+
+  /** Every repo under its name and its id (an id wins over a name that looks like one). */
+  private async byIdOrName(): Promise<Map<string, RepoRow>> {
+    if (this.known) return this.known;
+    const before = this.changes;
+    const rows = await this.store.read().find(RepoSchema, {});
+    const known = new Map<string, RepoRow>();
+    // Frozen copies, shared by every caller: a change goes through update, never the row.
+    const frozen = rows.map((row) =>
+      Object.freeze({ ...row, keepIgnored: Object.freeze([...row.keepIgnored]), copyGlobs: Object.freeze([...row.copyGlobs]) }),
+    ) as RepoRow[];
+    for (const row of frozen) known.set(row.name, row);
+    for (const row of frozen) known.set(row.id, row);
+    if (before === this.changes && this.changesUnderWay === 0) this.known = known;
+    return known;
+  }
+
+  /** A change of repos, committed (and its events announced) with no lookup answered from memory. */
+  private async changing<T>(work: (tx: Tx) => Promise<T>): Promise<{ value: T; revision: number }> {
+    this.changesUnderWay++;
+    this.known = undefined;
+    try {
+      return await this.store.commit(work);
+    } finally {
+      this.changesUnderWay--;
+      this.changes++;
+      this.known = undefined;
+    }
   }
 
   async list(requestedPageSize: number, pageToken: string) {
@@ -180,7 +219,7 @@ export class RepoService {
 
   async remove(idOrName: string): Promise<number> {
     const row = await this.find(idOrName);
-    const { revision } = await this.store.commit(async ({ em, emit }) => {
+    const { revision } = await this.changing(async ({ em, emit }) => {
       const users = await this.usage(em, row.id);
       if (users > 0) {
         throw failedPrecondition('REPO_IN_USE', `repo "${row.name}" is used by ${users} session(s); kill or clean them up first`);
