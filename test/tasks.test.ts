@@ -8,7 +8,7 @@ import { SessionActivity, TaskState, type Repo, type Session, type Task } from '
 import { makeRepo } from './helpers/git-repo.js';
 import { agentClient, expectStatus } from './helpers/grpc.js';
 import { pidAlive, startAgentProcess, waitFor, type ServiceProcess } from './helpers/processes.js';
-import { execSql } from './helpers/sqlite.js';
+import { execSql, querySql } from './helpers/sqlite.js';
 import { tempDir } from './helpers/temp.js';
 import { gatedTask, pidIn, signalGroup, waitForFile } from './helpers/fixtures.js';
 import { bootId, startTicks } from '../services/agent/procs/proc-info.js';
@@ -73,6 +73,23 @@ describe('tasks, supervision and locks', () => {
     channel?.close();
     await agent?.stop();
     tmp.remove();
+  });
+
+  it('finishes a launch in flight before a graceful stop closes the database', async () => {
+    const session = await newSession();
+    const task = await run(session, ['true']);
+    // StartTask answers once the task is queued; its launch is still under way when the stop comes.
+    channel.close();
+    await agent.stop();
+    const [row] = await querySql<{ state: string; pid: number }>(
+      join(dataDir, 'agent.sqlite'),
+      'select state, pid from task where id = ?',
+      [task.id],
+    );
+    // Launched whole (its runner's pid recorded), or already finished: never cut off half-way.
+    expect(row!.state === 'SUCCEEDED' || (row!.state === 'RUNNING' && row!.pid > 0)).toBe(true);
+    await startAgent();
+    expect((await ended(task.id)).state).toBe(TaskState.TASK_STATE_SUCCEEDED);
   });
 
   it('runs one task per session at a time, in order; activity is derived from them', async () => {

@@ -103,6 +103,8 @@ export class TaskService {
   private stopped = false;
   /** Probes running now (check), so stop() can wait for them. */
   private readonly probing = new Set<Promise<void>>();
+  /** Scheduling in flight (a look at the queue, a launch): stop waits for it. */
+  private readonly scheduling = new Set<Promise<void>>();
 
   constructor(options: TaskServiceOptions) {
     this.store = options.store;
@@ -200,7 +202,7 @@ export class TaskService {
   /** Starts the session's next queued task if none is running. Never throws. */
   private kick(sessionId: string): void {
     if (this.stopped) return;
-    void this.mutex
+    const scheduling = this.mutex
       .run(sessionId, async () => {
         const em = this.store.read();
         if ((await em.count(TaskSchema, { sessionId, state: 'RUNNING' })) > 0) return;
@@ -216,6 +218,8 @@ export class TaskService {
         await this.admission.launchIfAdmitted(sessionId, () => this.sessions.withSessionLock(sessionId, () => this.launch(next)));
       })
       .catch((err: unknown) => this.log.error({ err, session: sessionId }, 'scheduling failed'));
+    this.scheduling.add(scheduling);
+    void scheduling.finally(() => this.scheduling.delete(scheduling));
   }
 
   private async launch(task: TaskRow): Promise<void> {
@@ -527,8 +531,9 @@ export class TaskService {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.monitor);
-    // Probes in flight finish before the database closes under them.
-    await Promise.all(this.probing);
+    // Probes and launches in flight finish before the database closes under them: a launch
+    // cut off there would leave its task queued, or started with no pid recorded.
+    while (this.probing.size > 0 || this.scheduling.size > 0) await Promise.all([...this.probing, ...this.scheduling]);
   }
 
   private emitTask(tx: Tx, row: TaskRow, type: TaskEventType): void {
