@@ -6,7 +6,7 @@ import { createLogger } from '../services/common/logging.js';
 import { EventLog } from '../services/agent/store/event-log.js';
 import { initOrm, type AgentOrm } from '../services/agent/store/orm.js';
 import { JobSchema, RepoSchema, type JobRow } from '../services/agent/store/entities.js';
-import { JobQueue } from '../services/agent/jobs/job-queue.js';
+import { JobQueue, queuedJobRow } from '../services/agent/jobs/job-queue.js';
 import { insertJob, readJob, updateJob } from '../services/agent/store/job-rows.js';
 import { Store } from '../services/agent/store/store.js';
 
@@ -86,25 +86,8 @@ describe("the agent's store on a real SQLite file", () => {
   });
 
   const queuedJob = (id: string): JobRow => ({
+    ...queuedJobRow({ kind: 'sync_repo', repoId: 'rep_x', branch: '', base: '', sessionId: '', sessionIds: [], idempotencyKey: null }),
     id,
-    kind: 'sync_repo',
-    state: 'QUEUED',
-    repoId: 'rep_x',
-    branch: '',
-    base: '',
-    sessionId: '',
-    sessionIds: [],
-    idempotencyKey: null,
-    progressPercent: 0,
-    progressMessage: 'queued',
-    result: '',
-    error: '',
-    attempts: 0,
-    cancelRequested: false,
-    plan: {},
-    createdAt: new Date(1_700_000_000_000),
-    startedAt: null,
-    endedAt: null,
   });
 
   it('commits a plain unit of work with its events, and keeps nothing of one that failed', async () => {

@@ -7,6 +7,25 @@ import { jobResource, toJobProto } from './job-mapper.js';
 export type QueuedJobFields = Pick<JobRow, 'kind' | 'repoId' | 'branch' | 'base' | 'sessionId' | 'sessionIds' | 'idempotencyKey'> &
   Partial<Pick<JobRow, 'plan'>>;
 
+/** A new job's row as it is queued: a fresh id, QUEUED, nothing run yet. */
+export function queuedJobRow(fields: QueuedJobFields): JobRow {
+  return {
+    id: newId('job'),
+    plan: {},
+    ...fields,
+    state: 'QUEUED',
+    progressPercent: 0,
+    progressMessage: 'queued',
+    result: '',
+    error: '',
+    attempts: 0,
+    cancelRequested: false,
+    createdAt: new Date(),
+    startedAt: null,
+    endedAt: null,
+  };
+}
+
 /** The one thing sessions ask of jobs: fetch and attach a branch that exists only on a remote. */
 export interface BranchJobPort {
   /** Queues the register_branch job of a PENDING_BRANCH session and answers its id. */
@@ -36,21 +55,7 @@ export class JobQueue implements BranchJobPort {
     const queued = await this.store.write(async (tx) => {
       const existing = fields.idempotencyKey ? await jobByIdempotencyKey(tx.sql, fields.idempotencyKey) : undefined;
       if (existing) return { job: existing, created: false };
-      const row: JobRow = {
-        id: newId('job'),
-        plan: {},
-        ...fields,
-        state: 'QUEUED',
-        progressPercent: 0,
-        progressMessage: 'queued',
-        result: '',
-        error: '',
-        attempts: 0,
-        cancelRequested: false,
-        createdAt: new Date(),
-        startedAt: null,
-        endedAt: null,
-      };
+      const row = queuedJobRow(fields);
       await insertJob(tx.sql, row);
       tx.emit({ type: 'job.queued', resource: jobResource(row.id), payload: { $case: 'job', value: toJobProto(row) } });
       return { job: row, created: true };
